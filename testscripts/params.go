@@ -17,7 +17,6 @@ func Params(t *testing.T, dir string) testscript.Params {
 		RequireUniqueNames:  true,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("HOME", e.WorkDir)
-			e.Setenv("HERON_LOG_FORMAT", "json")
 			e.Setenv("CI", os.Getenv("CI"))
 			return setup(t, e)
 		},

@@ -21,5 +21,6 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
+	startSharedServers(t)
 	testscript.Run(t, Params(t, "."))
 }

@@ -6,11 +6,14 @@ package binaries
 import (
 	"sort"
 
+	"github.com/heronkit/heronkit/cmd/heron-statemgr/statemgrcmd"
 	"github.com/heronkit/heronkit/lib/cli"
 )
 
 // Apps maps a binary's name to its command-line app.
-var Apps = map[string]func() cli.App{}
+var Apps = map[string]func() cli.App{
+	"heron-statemgr": statemgrcmd.App,
+}
 
 // Names lists the binaries, sorted.
 func Names() []string {

@@ -142,7 +142,8 @@ func Run(a App, args []string, stdin io.Reader, stdout, stderr io.Writer) (code 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := &Env{Ctx: ctx, Name: a.Name, Stdin: stdin, Stdout: stdout, Stderr: stderr, Log: log}
-	if err := kctx.Run(env); err != nil {
+	// Commands receive the Env and the whole CLI struct (for shared flags).
+	if err := kctx.Run(env, a.CLI); err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return exitcode.Interrupted
 		}

@@ -9,7 +9,7 @@
 //	 "context":"default","metrics":[{"name":"__emit-count/default","value":"42"}],
 //	 "exceptions":[{"stack_trace":"java.lang.Exception: x","last_time":"...",
 //	 "first_time":"...","count":2,"logging":""}],
-//	 "topology":"WordCount","cluster":"local","role":"alice","environ":"default",
+//	 "topology":"WordCount","cluster":"local","role":"analytics","environ":"default",
 //	 "metrics_mgr_id":"metricsmgr-1"}
 //
 // The last five fields are the sink context Heron hands a sink at init time;

@@ -1,0 +1,4 @@
+package testserver
+
+// ZooKeeperJar is where the Debian zookeeper package installs the server.
+const ZooKeeperJar = debianZooKeeperJar
