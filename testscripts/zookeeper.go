@@ -11,7 +11,8 @@ import (
 )
 
 func init() {
-	commands["zookeeper"] = cmdZooKeeper
+	setups = append(setups, zkSetup)
+	conditions["zookeeper"] = func() (bool, error) { return zk != nil, nil }
 }
 
 var zk *testserver.ZooKeeper
@@ -27,16 +28,12 @@ func startSharedServers(t *testing.T) {
 	}
 }
 
-// cmdZooKeeper makes sure the shared ZooKeeper server runs and exports its
-// address as $ZK. Scripts use a root of their own (zk://$ZK/<script>), so
-// they never see each other's nodes. Without java or ZooKeeper the script is
-// skipped (failed under CI=true).
-func cmdZooKeeper(ts *testscript.TestScript, neg bool, args []string) {
-	if neg {
-		ts.Fatalf("usage: zookeeper")
+// ZooKeeper's address reaches every script as $ZK; scripts that need it start
+// with "[!zookeeper] skip" and use a root of their own (zk://$ZK/<script>),
+// so they never see each other's nodes.
+func zkSetup(t *testing.T, e *testscript.Env) error {
+	if zk != nil {
+		e.Setenv("ZK", zk.Addr())
 	}
-	if zk == nil {
-		ts.Skip("ZooKeeper is not installed (java and the Debian zookeeper package): run make check")
-	}
-	ts.Setenv("ZK", zk.Addr())
+	return nil
 }
