@@ -18,6 +18,7 @@ package metricsrecord
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -92,15 +93,16 @@ func (w *Writer) Write(r *Record) error { return w.enc.Encode(r) }
 
 // Reader reads JSON-lines records, reporting malformed lines without stopping.
 type Reader struct {
-	sc   *bufio.Scanner
+	br   *bufio.Reader
 	line int
 }
 
-// NewReader returns a Reader on r. Lines may be up to 16 MiB.
+// MaxLineBytes bounds one input line; a longer line is skipped as malformed.
+const MaxLineBytes = 16 << 20
+
+// NewReader returns a Reader on r. Lines may be up to MaxLineBytes.
 func NewReader(r io.Reader) *Reader {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
-	return &Reader{sc: sc}
+	return &Reader{br: bufio.NewReaderSize(r, 64*1024)}
 }
 
 // LineError is a malformed input line: the caller skips it and counts it.
@@ -111,13 +113,49 @@ type LineError struct {
 
 func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 
+// Buffered reports whether input is already buffered, i.e. whether Next can
+// return without waiting for the writer.
+func (r *Reader) Buffered() bool { return r.br.Buffered() > 0 }
+
+// readLine returns the next line without its newline. A line longer than
+// MaxLineBytes is consumed and reported as too long.
+func (r *Reader) readLine() (line []byte, tooLong bool, err error) {
+	var buf []byte
+	for {
+		chunk, err := r.br.ReadSlice('\n')
+		if !tooLong {
+			if len(buf)+len(chunk) > MaxLineBytes+1 {
+				tooLong, buf = true, nil
+			} else if err == bufio.ErrBufferFull || buf != nil {
+				buf = append(buf, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if buf == nil && !tooLong {
+			buf = chunk
+		}
+		if err != nil && !(err == io.EOF && (len(buf) > 0 || tooLong)) {
+			return nil, false, err
+		}
+		return bytes.TrimRight(buf, "\r\n"), tooLong, nil
+	}
+}
+
 // Next returns the next record, a *LineError for a malformed line (reading can
 // go on), or io.EOF at the end.
 func (r *Reader) Next() (*Record, error) {
-	for r.sc.Scan() {
+	for {
+		b, tooLong, err := r.readLine()
+		if err != nil {
+			return nil, err
+		}
 		r.line++
-		b := r.sc.Bytes()
-		if len(strings.TrimSpace(string(b))) == 0 {
+		if tooLong {
+			return nil, &LineError{Line: r.line, Err: fmt.Errorf("line longer than %d bytes", MaxLineBytes)}
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
 		rec := &Record{}
@@ -132,8 +170,4 @@ func (r *Reader) Next() (*Record, error) {
 		}
 		return rec, nil
 	}
-	if err := r.sc.Err(); err != nil {
-		return nil, err
-	}
-	return nil, io.EOF
 }

@@ -1,0 +1,42 @@
+// Package graphitesinkcmd is heron-sink-graphite's command line.
+package graphitesinkcmd
+
+import (
+	"github.com/heronkit/heronkit/lib/cli"
+	"github.com/heronkit/heronkit/lib/sink"
+	"github.com/heronkit/heronkit/lib/sink/graphite"
+)
+
+// App is the heron-sink-graphite binary.
+func App() cli.App {
+	return cli.App{
+		Name: "heron-sink-graphite",
+		Description: "Send metrics records (JSON lines on stdin) to Graphite's carbon over TCP in the plaintext protocol, " +
+			"as Heron's GraphiteSink: <metrics_prefix>.<topology>.<source>.<metric> <value> <seconds>.",
+		CLI: &CLI{},
+	}
+}
+
+// CLI is the command line.
+type CLI struct {
+	cli.Globals
+	sink.Flags
+	sink.NetFlags
+
+	GraphiteHost  *string `name:"graphite-host" placeholder:"HOST" help:"Carbon host (graphite_host)."`
+	GraphitePort  *int64  `name:"graphite-port" placeholder:"PORT" help:"Carbon plaintext port (graphite_port), usually 2003."`
+	MetricsPrefix *string `name:"metrics-prefix" placeholder:"PREFIX" help:"First element of every metric path (metrics_prefix), e.g. heron."`
+}
+
+// Run runs the sink until stdin ends or a signal arrives.
+func (c *CLI) Run(env *cli.Env) error {
+	cfg, err := c.Flags.Config(graphite.DefaultID, env.Log)
+	if err != nil {
+		return err
+	}
+	c.NetFlags.Apply(cfg)
+	sink.SetIf(cfg, graphite.KeyHost, c.GraphiteHost)
+	sink.SetIf(cfg, graphite.KeyPort, c.GraphitePort)
+	sink.SetIf(cfg, graphite.KeyPrefix, c.MetricsPrefix)
+	return sink.Main(env, cfg, c.Flags.Context(), graphite.New)
+}
