@@ -16,7 +16,6 @@ import (
 	"github.com/heronkit/heronkit/lib/pkgtar"
 	"github.com/heronkit/heronkit/lib/testserver"
 	// The remote uploaders (scp, s3, hdfs), for heron-upload run in-process.
-	_ "github.com/heronkit/heronkit/lib/uploader/remote"
 )
 
 func init() {

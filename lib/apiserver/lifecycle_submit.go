@@ -12,7 +12,7 @@ import (
 	"github.com/heronkit/heronkit/lib/exitcode"
 	"github.com/heronkit/heronkit/lib/proto/apipb"
 	"github.com/heronkit/heronkit/lib/submit"
-	_ "github.com/heronkit/heronkit/lib/uploader/http" // Heron's HttpUploader, posting back to this server
+	_ "github.com/heronkit/heronkit/lib/uploader/all" // every uploader backend, Heron's HttpUploader included
 )
 
 // defaultLifecycle runs lib/submit, the library heron-submit runs, in this

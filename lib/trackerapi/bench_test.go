@@ -75,8 +75,8 @@ func loadState(b testing.TB) (root string) {
 		}
 		must(c.Set(ctx, statemgr.Topologies, name, &apipb.Topology{Id: proto.String(name + "-id"), Name: proto.String(name), State: apipb.TopologyState_RUNNING.Enum()}))
 		must(c.Set(ctx, statemgr.ExecutionState, name, &systempb.ExecutionState{TopologyName: proto.String(name), TopologyId: proto.String(name + "-id"),
-			SubmissionTime: proto.Int64(1700000000), SubmissionUser: proto.String("alice"), Cluster: proto.String("local"),
-			Environ: proto.String("default"), Role: proto.String("alice")}))
+			SubmissionTime: proto.Int64(1700000000), SubmissionUser: proto.String("streamer"), Cluster: proto.String("local"),
+			Environ: proto.String("default"), Role: proto.String("streamer")}))
 		must(c.Set(ctx, statemgr.PhysicalPlans, name, tracker.SyntheticPhysicalPlan(name, loadInstances)))
 		must(c.Set(ctx, statemgr.TManagers, name, &tmanagerpb.TManagerLocation{TopologyName: proto.String(name), TopologyId: proto.String(name + "-id"),
 			Host: proto.String("127.0.0.1"), ControllerPort: proto.Int32(1), ServerPort: proto.Int32(2), StatsPort: proto.Int32(int32(port))}))

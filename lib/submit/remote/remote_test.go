@@ -71,7 +71,7 @@ func TestLifecycleThroughAPIServer(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "wordcount.yaml"), []byte(wordcount), 0o644)
 	os.WriteFile(filepath.Join(dir, "sentences.sh"), []byte("#!/bin/sh\nwhile :; do echo the cow; sleep 1; done\n"), 0o755)
-	where := remote.Where{Cluster: "local", Role: "alice", Environ: "prod"}
+	where := remote.Where{Cluster: "local", Role: "streamer", Environ: "prod"}
 
 	dry, err := remote.Submit(ctx, svc, remote.SubmitRequest{Where: where, File: filepath.Join(dir, "wordcount.yaml"), DryRun: true})
 	if err != nil {
@@ -85,7 +85,7 @@ func TestLifecycleThroughAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Topologies[0].Name != "WordCount" || res.Role != "alice" {
+	if res.Topologies[0].Name != "WordCount" || res.Role != "streamer" {
 		t.Errorf("submit %+v", res)
 	}
 	wait := func(state string) {

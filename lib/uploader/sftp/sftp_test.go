@@ -29,11 +29,11 @@ func TestParseTarget(t *testing.T) {
 		tg.ConnectTimeout != 5*time.Second || len(tg.IdentityFiles) != 1 || tg.IdentityFiles[0] != filepath.Join(home, ".ssh/k") {
 		t.Errorf("got %+v", tg)
 	}
-	tg, err = ParseTarget("", "", "[::1]:2200", "-l alice -oUserKnownHostsFile=/tmp/kh -o StrictHostKeyChecking=accept-new")
+	tg, err = ParseTarget("", "", "[::1]:2200", "-l streamer -oUserKnownHostsFile=/tmp/kh -o StrictHostKeyChecking=accept-new")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tg.User != "alice" || tg.Host != "::1" || tg.Port != 2200 || tg.HostKeys != AcceptNew || tg.KnownHostsFiles[0] != "/tmp/kh" {
+	if tg.User != "streamer" || tg.Host != "::1" || tg.Port != 2200 || tg.HostKeys != AcceptNew || tg.KnownHostsFiles[0] != "/tmp/kh" {
 		t.Errorf("got %+v", tg)
 	}
 	for _, bad := range []struct{ conn, scp, ssh string }{
