@@ -3,6 +3,7 @@ package executor
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -81,6 +82,8 @@ func ParseArgs(argv []string) (Args, error) {
 	return a, a.Validate()
 }
 
+var errStateful = errors.New("--is-stateful=true: stateful (EFFECTIVELY_ONCE) topologies need Heron's core; the native runtime offers ATMOST_ONCE and ATLEAST_ONCE")
+
 // Validate checks the values the native runtime relies on.
 func (a Args) Validate() error {
 	if a.Shard < 0 {
@@ -92,8 +95,10 @@ func (a Args) Validate() error {
 			return fmt.Errorf("--%s=%d is not a TCP port", name, p)
 		}
 	}
-	if strings.EqualFold(a.IsStateful, "true") {
-		return fmt.Errorf("--is-stateful=true: stateful (EFFECTIVELY_ONCE) topologies need Heron's core; the native runtime offers ATMOST_ONCE and ATLEAST_ONCE")
+	// Without a Heron core (no --tmanager-binary) a stateful topology cannot
+	// run at all; with one, Run decides once it has read the topology.
+	if strings.EqualFold(a.IsStateful, "true") && a.TmanagerBinary == "" {
+		return errStateful
 	}
 	if _, err := ParseRAMMap(a.ComponentRAMMap); err != nil {
 		return err

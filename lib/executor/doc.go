@@ -1,9 +1,14 @@
-// Package executor runs one container of a native topology, in the place of
+// Package executor runs one container of a topology, in the place of
 // Heron's Python heron-executor. It takes Heron's executor flags exactly (a
 // scheduler builds the same command line for both), reads the topology (the
 // .defn in the working directory, else topologies/<name>) and follows the
-// packing plan in the state manager, and plays the roles of Heron's
-// container processes itself:
+// packing plan in the state manager. It has two modes.
+//
+// # Native mode
+//
+// A native topology (heron.native.topology: true, or every component has a
+// heron.native.command) runs without a JVM: the executor plays the roles of
+// Heron's container processes itself:
 //
 //   - shard 0: the topology manager (lib/tmanager): location, physical plan,
 //     controller on --tmanager-controller-port, stats protocol
@@ -14,7 +19,7 @@
 //     processes (lib/instance), and the metrics manager (metricsmgr-<n>);
 //   - every shard: heron-shell's endpoints (lib/shell) on --shell-port.
 //
-// # Files in the working directory (Heron's names)
+// # Native mode: files in the working directory (Heron's names)
 //
 //	heron-executor-<shard>.pid     the executor's pid
 //	heron-executor-<shard>.stdout  the executor's log (also on stderr)
@@ -26,7 +31,7 @@
 // heron.logging.directory of heron_internals.yaml, rotated at
 // heron.logging.maximum.size.mb over heron.logging.maximum.files files.
 //
-// # Decisions where Heron does something else
+// # Native mode: decisions where Heron does something else
 //
 //   - Restarts: Heron waits a fixed 10 s and gives up after 150 runs of any
 //     process (exiting the container). Here a crashed instance restarts after
@@ -57,9 +62,6 @@
 //     pressure), below ...lowwatermark.kb it lets them go, and above
 //     heron.executor.queue.limit.kb (8 x high) producers wait, so memory stays
 //     bounded even when a bolt never reads its input.
-//   - Heron-core mode (launching Heron's JVM and C++ processes from a
-//     heron-core package) is not implemented: the executor runs native
-//     topologies (heron.native.topology) only.
 //   - Metrics sinks are processes: each sink of metrics_sinks.yaml whose class
 //     is a heron-sink-* command (or a Heron sink class mapped to one) runs as
 //     `<command> --config-file=... --override-config-file=... --sink-id=...
@@ -69,4 +71,58 @@
 //     sink-restart-attempts. TManagerSink is built in: the whitelisted metrics
 //     (tmanager-metrics-type, matched by substring as Heron's sink does) go
 //     to the topology manager.
+//
+// # Heron-core mode (heroncore.go, heroncore_cmds.go)
+//
+// Any other topology (Java, Python, C++) runs Heron's own processes from
+// the Heron core package unpacked as ./heron-core, with the command lines
+// Heron's executor builds, item for item (CoreCommands; Heron's executor
+// unit test vectors are its tests):
+//
+//   - shard 0: heron-tmanager, heron-metricscache (unless
+//     --metricscache-manager-mode=disabled), heron-healthmgr (unless
+//     --health-manager-mode=disabled), metricsmgr-0, ckptmgr-0 (with
+//     --is-stateful=true), heron-shell-0;
+//   - a shard whose container is in the packing plan: stmgr-N,
+//     metricsmgr-N, ckptmgr-N (stateful), one instance per instance plan
+//     (Java for jar and tar packages, Python for pex, C++ for so and
+//     dylib; named container_N_<component>_<task>), heron-shell-N; tar and
+//     pex packages are unpacked in the working directory before each launch;
+//   - a shard with no container in the plan (just added by an update):
+//     heron-shell alone; a plan with no containers: nothing.
+//
+// Each process runs in the working directory with the executor's
+// environment plus PEX_ROOT=<cwd>/.pex (and LD_PRELOAD/HEAPCHECK for the
+// C++ daemons when ENABLE_HEAPCHECK is set); its stdout and stderr go to
+// the executor's log as "<name> stdout: <line>"; its pid goes to
+// <name>.pid. The Java instances' JVM version is asked once with
+// `<java> -cp <instance classpath> org.apache.heron.instance.util.JvmVersion`.
+// As in Heron: a process that exits is restarted with the same argv after
+// a fixed delay, and after heron.executor.instance.restart.max runs (150)
+// the executor exits with an error; on a packing-plan change the processes
+// whose argv changed (and always the stream manager) are stopped, the new
+// ones started and the rest kept; the executor leads its own process
+// group, so heron-shell's /killexecutor reaches it. Where this mode differs
+// from Heron:
+//
+//   - the restart delay is heron.executor.process.restart.interval.ms
+//     (default 10000, Heron's fixed 10 s) and waiting for it blocks nothing
+//     else (Heron sleeps holding its process lock);
+//   - processes being replaced get SIGTERM, then SIGKILL after StopGrace,
+//     and are reaped before their successors start (Heron does not wait,
+//     so a new stream manager can find its port still taken);
+//   - each process leads its own process group, stopped as a whole; on
+//     SIGTERM the executor stops every process this way and exits 0, rather
+//     than signalling its own group (Heron's atexit killpg);
+//   - remote debugger ports are handed out afresh at each launch, the first
+//     instance taking the last port as in Heron (Heron consumes the list
+//     once, so relaunched instances lose their ports);
+//   - the state manager is the one of the flags (--state-manager-connection
+//     and --state-manager-root), as in native mode; Heron's executor reads
+//     the root from statemgr.yaml. A deleted packing plan counts as an empty
+//     one on every backend (everything stops), where Heron's ZooKeeper watch
+//     fails;
+//   - a missing Heron core, an unknown --pkg-type or a missing
+//     --component-ram-map entry is a clear error (Heron raises in a
+//     thread); an empty --health-manager-mode counts as disabled.
 package executor

@@ -25,7 +25,6 @@ import (
 	"github.com/heronkit/heronkit/lib/shell"
 	"github.com/heronkit/heronkit/lib/statemgr"
 	"github.com/heronkit/heronkit/lib/statemgr/nodes"
-	"github.com/heronkit/heronkit/lib/stmgr"
 
 	// State-manager backends the flags can name.
 	_ "github.com/heronkit/heronkit/lib/statemgr/all"
@@ -94,10 +93,13 @@ func Run(ctx context.Context, a Args, o Options) error {
 	if c.topo, err = c.readTopology(ctx); err != nil {
 		return err
 	}
-	if v, _ := stmgr.ConfigValue(c.topo.GetTopologyConfig(), "heron.native.topology"); v != "true" {
-		if _, err := stmgr.NewPlan(c.topo, &systempb.PackingPlan{}); err != nil && !isPlacement(err) {
-			return exitcode.Wrap(exitcode.DataErr, fmt.Errorf("%w; heron-executor runs native topologies only (Heron-core mode is not available)", err))
-		}
+	// Hook: a topology the native runtime cannot run is Heron's own (Java,
+	// Python, C++): run Heron's processes from ./heron-core (heroncore.go).
+	if whyNot := nativeCheck(c.topo); whyNot != nil {
+		return c.runHeronCore(ctx, whyNot)
+	}
+	if strings.EqualFold(a.IsStateful, "true") {
+		return exitcode.Wrap(exitcode.Usage, errStateful)
 	}
 	log.Info().Str("host", c.host).Str("state", a.StateManagerURI()).Msg("executor starting")
 

@@ -25,6 +25,9 @@ type settings struct {
 	// which the executor gives up (Heron: 150 runs).
 	RestartMin, RestartMax time.Duration
 	RestartBudget          int
+	// CoreRestartInterval is the fixed delay before a Heron-core process
+	// restarts (heroncore.go; Heron: 10 s).
+	CoreRestartInterval time.Duration
 	// Stream manager queue limits per destination.
 	HighWater, LowWater, HardLimit int64
 
@@ -43,13 +46,15 @@ const (
 	KeyQueueHighKB   = "heron.executor.queue.highwatermark.kb"
 	KeyQueueLowKB    = "heron.executor.queue.lowwatermark.kb"
 	KeyQueueHardKB   = "heron.executor.queue.limit.kb"
+	// KeyCoreRestartMs is the restart delay of Heron-core processes.
+	KeyCoreRestartMs = "heron.executor.process.restart.interval.ms"
 )
 
 func defaultSettings() settings {
 	return settings{
 		LogDir: "log-files", LogMaxBytes: 100 << 20, LogFiles: 5,
 		ExportInterval: time.Minute, PurgeInterval: time.Minute, MaxInterval: 180 * time.Minute, MaxExceptions: 256,
-		RestartMin: time.Second, RestartMax: time.Minute, RestartBudget: 150,
+		RestartMin: time.Second, RestartMax: time.Minute, RestartBudget: 150, CoreRestartInterval: 10 * time.Second,
 		Types: tmstats.DefaultTypes(),
 	}
 }
@@ -109,6 +114,7 @@ func loadSettings(a Args) (settings, []string, error) {
 	s.RestartMin = time.Duration(num(KeyRestartMinMs, 1000)) * time.Millisecond
 	s.RestartMax = time.Duration(num(KeyRestartMaxMs, 60000)) * time.Millisecond
 	s.RestartBudget = int(num(KeyRestartBudget, 150))
+	s.CoreRestartInterval = time.Duration(num(KeyCoreRestartMs, 10000)) * time.Millisecond
 	s.HighWater = num(KeyQueueHighKB, 0) << 10
 	s.LowWater = num(KeyQueueLowKB, 0) << 10
 	s.HardLimit = num(KeyQueueHardKB, 0) << 10
