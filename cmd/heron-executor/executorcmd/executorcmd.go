@@ -11,9 +11,11 @@ import (
 func App() cli.App {
 	return cli.App{
 		Name: "heron-executor",
-		Description: "Run one container of a native topology: the topology manager on shard 0; the stream manager, " +
-			"metrics manager, heron-shell endpoints and the instance processes on every other shard. " +
-			"Takes Heron's executor flags; runs in the container's working directory (the unpacked topology package).",
+		Description: "Run one container of a topology. A native topology (made of Unix commands) runs without a JVM: " +
+			"the topology manager on shard 0; the stream manager, metrics manager, heron-shell endpoints and the instance " +
+			"processes on every other shard. Any other topology runs Heron's own processes from ./heron-core with the " +
+			"command lines Heron's executor builds. Takes Heron's executor flags; runs in the container's working directory " +
+			"(the unpacked topology package).",
 		CLI: &CLI{},
 	}
 }
