@@ -6,6 +6,7 @@
 #   make bench   run benchmarks and load runs, printing figures
 #   make demo    start a local cluster and run the example word count
 #   make gen     regenerate protobuf code, man pages and completions
+#   make dist    build dist/heron-core.tar.gz, the core package schedulers fetch
 #   make fmt     format the code;  make lint  vet it
 
 GO        ?= go
@@ -15,7 +16,7 @@ LDFLAGS   := -s -w -X github.com/heronkit/heronkit/lib/cli.Version=$(VERSION)
 BINARIES  := $(notdir $(wildcard cmd/heron-*))
 export CGO_ENABLED ?= 0
 
-.PHONY: all build check test servers bench demo gen fmt lint clean
+.PHONY: all build check test servers bench demo dist gen fmt lint clean
 
 all: build
 
@@ -39,6 +40,9 @@ bench: build
 demo: build
 	bash examples/demo.sh
 
+dist: build
+	bash .ci/dist.sh
+
 gen:
 	bash lib/proto/gen.sh
 	$(GO) test ./lib/binaries -run TestGeneratedDocsAreCurrent -update
@@ -51,4 +55,4 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: run make fmt"; exit 1)
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

@@ -5,7 +5,7 @@ package conf
 
 import "embed"
 
-// FS holds every shipped cluster folder (local, localzk, ...).
+// FS holds every shipped cluster folder (local, localzk, nomad).
 //
-//go:embed all:local all:localzk
+//go:embed all:local all:localzk all:nomad
 var FS embed.FS

@@ -126,3 +126,29 @@ func TestShippedClusters(t *testing.T) {
 		t.Error("localzk: tunnel should be off")
 	}
 }
+
+// TestShippedNomadCluster checks the keys conf/nomad must carry for the
+// Nomad scheduler: its classes, ZooKeeper state and the HTTP uploader.
+func TestShippedNomadCluster(t *testing.T) {
+	confDir := filepath.Join("..", "..", "conf")
+	c, err := Load(LoadOptions{ConfigPath: confDir, Cluster: "nomad", SubmitUser: "u", Home: "/home/u", Topology: "WordCount"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		KeySchedulerClass: "nomad",
+		KeyLauncherClass:  "nomad",
+		KeyUploaderClass:  "http",
+		KeyPackingClass:   "roundrobin",
+	} {
+		if got, err := c.ClassName(key); err != nil || got != want {
+			t.Errorf("%s: %q %v", key, got, err)
+		}
+	}
+	if uri, _, err := StateManagerURI(c); err != nil || uri != "zk://127.0.0.1:2181/heron" {
+		t.Errorf("nomad state manager: %q %v", uri, err)
+	}
+	if b, err := c.Bool("heron.scheduler.is.service", true); err != nil || b {
+		t.Errorf("nomad: heron.scheduler.is.service = %v %v, want false (library scheduler)", b, err)
+	}
+}

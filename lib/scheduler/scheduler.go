@@ -64,6 +64,8 @@ type Launched struct {
 	// Executors are the containers' command lines by shard (dry runs show
 	// port placeholders).
 	Executors []Executor `json:"executors,omitempty"`
+	// Job is the scheduler's own job description, e.g. the Nomad job JSON.
+	Job any `json:"job,omitempty"`
 }
 
 // Executor is one container's process.

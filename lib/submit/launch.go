@@ -18,6 +18,7 @@ import (
 	"github.com/heronkit/heronkit/lib/proto/systempb"
 	"github.com/heronkit/heronkit/lib/scheduler"
 	_ "github.com/heronkit/heronkit/lib/scheduler/local" // the local launcher
+	_ "github.com/heronkit/heronkit/lib/scheduler/nomad" // the nomad launcher
 	"github.com/heronkit/heronkit/lib/statemgr"
 	"github.com/heronkit/heronkit/lib/statemgr/nodes"
 	"github.com/heronkit/heronkit/lib/topology"
@@ -180,7 +181,7 @@ func Launch(ctx context.Context, opts Options, req LaunchRequest) (res *Topology
 	if err != nil {
 		// Heron: best-effort scheduler kill, then the state goes.
 		kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		if kerr := scheduler.Kill(kctx, store, name); kerr == nil {
+		if kerr := scheduler.KillTopology(kctx, job.Config, store, opts.Log, name); kerr == nil {
 			opts.Log.Debug().Msg("rollback: scheduler killed")
 		}
 		cancel()

@@ -116,7 +116,7 @@ func Kill(ctx context.Context, opts Options, cfg *config.Config, name string) (*
 			"list the running topologies with: heron-submit list "+s.res.Cluster)
 	}
 	if slices.Contains(present, statemgr.Schedulers) {
-		if err := scheduler.Kill(ctx, s.store, name); err != nil {
+		if err := scheduler.KillTopology(ctx, cfg, s.store, opts.Log, name); err != nil {
 			if exitcode.Code(err) != exitcode.Unavailable || !forceStopLocal(opts, cfg) {
 				return nil, fmt.Errorf("failed to kill topology %s with its scheduler; retry the kill later: %w", name, err)
 			}
@@ -260,7 +260,7 @@ func Restart(ctx context.Context, opts Options, cfg *config.Config, name string,
 			return nil, fmt.Errorf("failed to clear the topology manager location: %w", err)
 		}
 	}
-	if err := scheduler.Restart(ctx, s.store, name, container); err != nil {
+	if err := scheduler.RestartTopology(ctx, cfg, s.store, opts.Log, name, container); err != nil {
 		return nil, err
 	}
 	s.res.Container = &container
@@ -353,7 +353,7 @@ func Update(ctx context.Context, opts Options, cfg *config.Config, name string, 
 	if req.DryRun {
 		return s.res, nil
 	}
-	if err := scheduler.Update(ctx, s.store, name, cur, proposed.Proto()); err != nil {
+	if err := scheduler.UpdateTopology(ctx, cfg, s.store, opts.Log, name, cur, proposed.Proto()); err != nil {
 		return nil, err
 	}
 	s.res.Current = nil
