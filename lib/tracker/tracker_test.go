@@ -26,7 +26,7 @@ func writeTopology(t testing.TB, ctx context.Context, c nodes.Client, name, clus
 	t.Helper()
 	es := &systempb.ExecutionState{
 		TopologyName: proto.String(name), TopologyId: proto.String(name + "-id"), SubmissionTime: proto.Int64(1700000000),
-		SubmissionUser: proto.String("alice"), Cluster: proto.String(cluster), Environ: proto.String("default"), Role: proto.String("alice"),
+		SubmissionUser: proto.String("streamer"), Cluster: proto.String(cluster), Environ: proto.String("default"), Role: proto.String("streamer"),
 	}
 	if err := c.Set(ctx, statemgr.ExecutionState, name, es); err != nil {
 		t.Fatal(err)
@@ -131,7 +131,7 @@ func TestManyStateManagers(t *testing.T) {
 
 	writeTopology(t, ctx, nodes.Client{Store: zs}, "Beta", "zkc", 3)
 	waitFor(t, "Beta in ZooKeeper", func() bool { return strings.Contains(names(tr.Snapshot()), "zkc/Beta") })
-	b, err := tr.Snapshot().Lookup("zkc", "default", "Beta", "alice")
+	b, err := tr.Snapshot().Lookup("zkc", "default", "Beta", "streamer")
 	if err != nil || len(b.Instances) != 3 {
 		t.Fatalf("Beta: %v", err)
 	}

@@ -42,7 +42,7 @@ type CLI struct {
 
 // common are the flags of every cluster command.
 type common struct {
-	Cluster        string   `arg:"" name:"cluster[/role[/env]]" help:"Cluster, optionally with role and environ: local, local/alice, local/alice/prod."`
+	Cluster        string   `arg:"" name:"cluster[/role[/env]]" help:"Cluster, optionally with role and environ: local, local/streamer, local/streamer/prod."`
 	ConfigPath     string   `name:"config-path" type:"path" placeholder:"DIR" help:"Folder holding the cluster folders (default: $HERON_CONF_PATH, ../conf beside the binary, ~/.heron/conf, then the built-in clusters)."`
 	ConfigProperty []string `name:"config-property" placeholder:"KEY=VALUE" help:"Override a cluster config key (Heron's --config-property); repeatable."`
 	Verbose        bool     `help:"Log debug messages on stderr."`

@@ -121,7 +121,7 @@ func TestLifecycleThroughAPIServer(t *testing.T) {
 	if err != nil || u.Parallelism["count"] != 3 || u.Proposed == nil {
 		t.Fatalf("update dry run: %+v %v", u, err)
 	}
-	if _, err := remote.Kill(ctx, svc, remote.Where{Cluster: "local", Role: "bob", Environ: "prod"}, "WordCount"); exitcode.Code(err) != exitcode.Conflict {
+	if _, err := remote.Kill(ctx, svc, remote.Where{Cluster: "local", Role: "platform", Environ: "prod"}, "WordCount"); exitcode.Code(err) != exitcode.Conflict {
 		t.Errorf("kill under another role: %v", err)
 	}
 	if r, err := remote.Kill(ctx, svc, where, "WordCount"); err != nil || r.State != "KILLED" {

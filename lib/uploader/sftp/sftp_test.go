@@ -21,11 +21,11 @@ import (
 
 func TestParseTarget(t *testing.T) {
 	home, _ := os.UserHomeDir()
-	tg, err := ParseTarget("bob@example.org", `-i ~/.ssh/k -P 2222 -o "StrictHostKeyChecking=no" -q`, "bob@example.org", "-p 22 -o ConnectTimeout=5")
+	tg, err := ParseTarget("platform@example.org", `-i ~/.ssh/k -P 2222 -o "StrictHostKeyChecking=no" -q`, "platform@example.org", "-p 22 -o ConnectTimeout=5")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tg.User != "bob" || tg.Host != "example.org" || tg.Port != 2222 || tg.HostKeys != Off ||
+	if tg.User != "platform" || tg.Host != "example.org" || tg.Port != 2222 || tg.HostKeys != Off ||
 		tg.ConnectTimeout != 5*time.Second || len(tg.IdentityFiles) != 1 || tg.IdentityFiles[0] != filepath.Join(home, ".ssh/k") {
 		t.Errorf("got %+v", tg)
 	}
