@@ -2,21 +2,17 @@ package apiserver
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/heronkit/heronkit/lib/daemon"
 )
 
 // metrics are the server's own Prometheus metrics, on a registry of its own
 // so that several servers (tests) can live in one process.
 type metrics struct {
 	reg        *prometheus.Registry
-	requests   *prometheus.CounterVec
-	duration   *prometheus.HistogramVec
-	inflight   prometheus.Gauge
+	requests   *daemon.RequestMetrics
 	upBytes    prometheus.Counter
 	downBytes  prometheus.Counter
 	rejected   *prometheus.CounterVec
@@ -25,20 +21,7 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "heron_apiserver_requests_total",
-			Help: "HTTP requests answered, by route, method and status code.",
-		}, []string{"route", "method", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "heron_apiserver_request_duration_seconds",
-			Help:    "Time to answer an HTTP request, by route.",
-			Buckets: []float64{.001, .005, .025, .1, .5, 1, 5, 30, 120},
-		}, []string{"route"}),
-		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "heron_apiserver_requests_in_flight",
-			Help: "HTTP requests being answered.",
-		}),
+		reg: daemon.NewRegistry(),
 		upBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "heron_apiserver_upload_bytes_total",
 			Help: "Bytes of files stored by /api/v1/file/upload.",
@@ -56,19 +39,20 @@ func newMetrics() *metrics {
 			Help: "Topology lifecycle operations, by operation and result (ok or error).",
 		}, []string{"operation", "result"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.inflight, m.upBytes, m.downBytes, m.rejected, m.operations,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.requests = daemon.NewRequestMetrics(m.reg, daemon.RequestMetricsOpts{
+		Namespace:    "heron_apiserver",
+		RequestsHelp: "HTTP requests answered, by route, method and status code.",
+		DurationHelp: "Time to answer an HTTP request, by route.",
+		Method:       true,
+		Buckets:      []float64{.001, .005, .025, .1, .5, 1, 5, 30, 120},
+		InFlightName: "requests_in_flight",
+		InFlightHelp: "HTTP requests being answered.",
+	})
+	m.reg.MustRegister(m.upBytes, m.downBytes, m.rejected, m.operations)
 	return m
 }
 
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
-}
-
-func (m *metrics) observe(route, method string, code int, d time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
-	m.duration.WithLabelValues(route).Observe(d.Seconds())
-}
+func (m *metrics) handler() http.Handler { return daemon.MetricsHandler(m.reg) }
 
 func (m *metrics) op(name string, err error) {
 	result := "ok"

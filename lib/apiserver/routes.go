@@ -1,12 +1,10 @@
 package apiserver
 
 import (
-	"bufio"
-	"errors"
-	"io"
-	"net"
 	"net/http"
 	"time"
+
+	"github.com/heronkit/heronkit/lib/daemon"
 )
 
 // routes builds the handler: Heron's endpoints under /api/v1, ours beside
@@ -46,11 +44,11 @@ func (s *Server) routes() http.Handler {
 func (s *Server) fallback(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
-			rec := &statusWriter{ResponseWriter: w}
-			nf := &notFoundWriter{statusWriter: rec}
+			rec := daemon.NewRecorder(w)
+			nf := &notFoundWriter{Recorder: rec}
 			start := time.Now()
 			mux.ServeHTTP(nf, r)
-			s.metrics.observe("unknown", r.Method, rec.code(), time.Since(start))
+			s.metrics.requests.Observe("unknown", r.Method, rec.Status(), time.Since(start))
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -59,7 +57,7 @@ func (s *Server) fallback(mux *http.ServeMux) http.Handler {
 
 // notFoundWriter swaps the mux's plain-text 404 for Heron's JSON one.
 type notFoundWriter struct {
-	*statusWriter
+	*daemon.Recorder
 	swallow bool
 }
 
@@ -67,17 +65,17 @@ func (n *notFoundWriter) WriteHeader(code int) {
 	if code == http.StatusNotFound {
 		n.swallow = true
 		n.Header().Del("X-Content-Type-Options")
-		writeIndented(n.statusWriter, http.StatusNotFound, notFoundBody)
+		writeIndented(n.Recorder, http.StatusNotFound, notFoundBody)
 		return
 	}
-	n.statusWriter.WriteHeader(code)
+	n.Recorder.WriteHeader(code)
 }
 
 func (n *notFoundWriter) Write(p []byte) (int, error) {
 	if n.swallow {
 		return len(p), nil
 	}
-	return n.statusWriter.Write(p)
+	return n.Recorder.Write(p)
 }
 
 // instrument logs each request (never its headers: they may hold a token)
@@ -85,80 +83,17 @@ func (n *notFoundWriter) Write(p []byte) (int, error) {
 func (s *Server) instrument(route string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		s.metrics.inflight.Inc()
-		defer s.metrics.inflight.Dec()
-		sw := &statusWriter{ResponseWriter: w}
+		defer s.metrics.requests.Begin()()
+		sw := daemon.NewRecorder(w)
 		h.ServeHTTP(sw, r)
 		d := time.Since(start)
-		s.metrics.observe(route, r.Method, sw.code(), d)
+		s.metrics.requests.Observe(route, r.Method, sw.Status(), d)
 		ev := s.log.Info()
-		if sw.code() >= 500 {
+		if sw.Status() >= 500 {
 			ev = s.log.Warn()
 		}
 		ev.Str("method", r.Method).Str("path", r.URL.Path).Str("route", route).
-			Int("status", sw.code()).Int64("bytes", sw.n).Dur("duration", d).
+			Int("status", sw.Status()).Int64("bytes", sw.Bytes()).Dur("duration", d).
 			Str("remote", r.RemoteAddr).Msg("request")
 	})
-}
-
-// statusWriter remembers the status and counts the body bytes. It keeps
-// io.ReaderFrom so that file downloads still use sendfile.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	n      int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(p)
-	w.n += int64(n)
-	return n, err
-}
-
-func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	var n int64
-	var err error
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(r)
-	} else {
-		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
-	}
-	w.n += n
-	return n, err
-}
-
-func (w *statusWriter) code() int {
-	if w.status == 0 {
-		return http.StatusOK
-	}
-	return w.status
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if h, ok := w.ResponseWriter.(http.Hijacker); ok {
-		return h.Hijack()
-	}
-	return nil, nil, errors.New("hijack not supported")
 }

@@ -2,7 +2,6 @@ package apiserver
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
@@ -18,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/heronkit/heronkit/lib/config"
+	"github.com/heronkit/heronkit/lib/daemon"
 	"github.com/heronkit/heronkit/lib/exitcode"
 )
 
@@ -178,9 +178,9 @@ func (s *Server) Listen() (net.Listener, error) {
 	if addr == "" {
 		addr = ":9000"
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := daemon.Listen(addr) // a port in use is a conflict
 	if err != nil {
-		return nil, exitcode.Errorf(exitcode.Unavailable, "listen on %s: %w", addr, err)
+		return nil, err
 	}
 	s.port.Store(int64(ln.Addr().(*net.TCPAddr).Port))
 	return ln, nil
@@ -194,48 +194,35 @@ func (s *Server) SetPort(p int) { s.port.Store(int64(p)) }
 // no new connections, running requests (a submit, an upload) get
 // ShutdownTimeout to finish.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{
+	hs := &daemon.Server{
 		Handler:           s.handler,
+		TLSCert:           s.opts.TLSCert,
+		TLSKey:            s.opts.TLSKey,
+		ShutdownTimeout:   s.opts.ShutdownTimeout,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          log.New(&stdLogger{log: s.log}, "", 0),
+		OnReady: func(_ context.Context, addr net.Addr) {
+			url := fmt.Sprintf("%s://%s", s.scheme, addr)
+			s.log.Info().Str("url", url).Str("cluster", s.opts.Cluster).Str("files", s.files.Dir()).
+				Bool("auth", s.opts.Token != "").Msg("heron-apiserver listening")
+			if s.opts.Ready != nil {
+				s.opts.Ready(addr.String(), url)
+			}
+		},
+		OnNotifyError: func(err error) { s.log.Warn().Err(err).Msg("systemd notification failed") },
+		OnStopping:    func() { s.log.Info().Msg("shutting down: waiting for running requests") },
+		OnCut: func(err error) {
+			s.log.Warn().Err(err).Msg("requests still running at the shutdown deadline were cut")
+		},
 	}
-	if s.opts.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(s.opts.TLSCert, s.opts.TLSKey)
-		if err != nil {
-			return exitcode.Errorf(exitcode.Config, "load TLS certificate: %w", err)
+	if err := hs.Serve(ctx, ln); err != nil {
+		if exitcode.Code(err) == exitcode.Failure {
+			err = exitcode.Wrap(exitcode.Unavailable, err)
 		}
-		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		ln = tls.NewListener(ln, hs.TLSConfig)
+		return err
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-
-	url := fmt.Sprintf("%s://%s", s.scheme, ln.Addr())
-	s.log.Info().Str("url", url).Str("cluster", s.opts.Cluster).Str("files", s.files.Dir()).
-		Bool("auth", s.opts.Token != "").Msg("heron-apiserver listening")
-	if s.opts.Ready != nil {
-		s.opts.Ready(ln.Addr().String(), url)
-	}
-	if err := sdNotify("READY=1"); err != nil {
-		s.log.Warn().Err(err).Msg("systemd notification failed")
-	}
-
-	select {
-	case err := <-errc:
-		return exitcode.Wrap(exitcode.Unavailable, err)
-	case <-ctx.Done():
-	}
-	_ = sdNotify("STOPPING=1")
-	s.log.Info().Msg("shutting down: waiting for running requests")
-	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		s.log.Warn().Err(err).Msg("requests still running at the shutdown deadline were cut")
-		_ = hs.Close()
-	}
-	<-errc
 	return nil
 }
 

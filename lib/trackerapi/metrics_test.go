@@ -214,24 +214,3 @@ func TestUnreachableTopologyManager(t *testing.T) {
 	}
 	_ = tracker.Marshal
 }
-
-func TestNotifySystemd(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "notify")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := Notify(sock, "READY=1"); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 64)
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, err := conn.Read(buf)
-	if err != nil || string(buf[:n]) != "READY=1" {
-		t.Errorf("got %q %v", buf[:n], err)
-	}
-	if err := Notify("", "READY=1"); err != nil {
-		t.Errorf("no socket: %v", err)
-	}
-}

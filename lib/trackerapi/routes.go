@@ -1,11 +1,13 @@
 package trackerapi
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/heronkit/heronkit/lib/daemon"
 	"github.com/heronkit/heronkit/lib/tracker"
 )
 
@@ -69,7 +71,7 @@ func (s *Server) routes() {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok"))
 	}, "/health")
-	s.handle("healthz", s.healthz, "/healthz")
+	s.handle("healthz", daemon.Healthz(s.healthy).ServeHTTP, "/healthz")
 	s.handle("root", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
 			http.Redirect(w, r, "/topologies", http.StatusFound)
@@ -79,9 +81,9 @@ func (s *Server) routes() {
 	}, "/")
 }
 
-// healthz is for supervisors: 200 when every state manager is being
-// watched, 503 naming the ones that are not.
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+// healthy is for supervisors: /healthz answers 200 when every state
+// manager is being watched, 503 naming the ones that are not.
+func (s *Server) healthy() error {
 	st := s.src.Status()
 	names := make([]string, 0, len(st))
 	for n := range st {
@@ -94,13 +96,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 			bad = append(bad, n+": "+err.Error())
 		}
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if len(bad) > 0 {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("state managers unavailable:\n" + strings.Join(bad, "\n") + "\n"))
-		return
+		return errors.New("state managers unavailable:\n" + strings.Join(bad, "\n"))
 	}
-	_, _ = w.Write([]byte("ok\n"))
+	return nil
 }
 
 func (s *Server) clusters(_ *http.Request, _ *params) ([]byte, error) {

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/heronkit/heronkit/lib/daemon"
 	"github.com/heronkit/heronkit/lib/tracker"
 )
 
@@ -37,8 +38,7 @@ type Server struct {
 	log  zerolog.Logger
 	mux  *http.ServeMux
 
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	requests *daemon.RequestMetrics
 }
 
 // Options tunes a Server.
@@ -61,13 +61,13 @@ func New(src Source, o Options) *Server {
 		s.http = &http.Client{Timeout: 5 * time.Second, Transport: tr}
 	}
 	if o.Registry != nil {
-		s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "heron_tracker_requests_total", Help: "Requests served, by endpoint and HTTP status.",
-		}, []string{"endpoint", "code"})
-		s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "heron_tracker_request_duration_seconds", Help: "Time to answer a request, by endpoint.",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}, []string{"endpoint"})
+		s.requests = daemon.NewRequestMetrics(o.Registry, daemon.RequestMetricsOpts{
+			Namespace:    "heron_tracker",
+			RequestsHelp: "Requests served, by endpoint and HTTP status.",
+			DurationHelp: "Time to answer a request, by endpoint.",
+			RouteLabel:   "endpoint",
+			Buckets:      []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		})
 		topologies := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "heron_tracker_topologies", Help: "Topologies the tracker follows.",
 		}, func() float64 { return float64(len(src.Snapshot().Topologies)) })
@@ -93,7 +93,7 @@ func New(src Source, o Options) *Server {
 			}
 			return float64(n)
 		})
-		o.Registry.MustRegister(s.requests, s.latency, topologies, broken, down)
+		o.Registry.MustRegister(topologies, broken, down)
 	}
 	s.routes()
 	return s
@@ -119,39 +119,11 @@ func errorf(code int, format string, a ...any) *apiError {
 // handlerFunc returns a JSON body (already encoded) or an error.
 type handlerFunc func(r *http.Request, p *params) ([]byte, error)
 
-type recorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (r *recorder) WriteHeader(c int) { r.code = c; r.ResponseWriter.WriteHeader(c) }
-
 // handle registers an endpoint under one or more paths.
 func (s *Server) handle(name string, h http.HandlerFunc, paths ...string) {
-	var counters map[int]prometheus.Counter
-	var hist prometheus.Observer
-	if s.requests != nil {
-		hist = s.latency.WithLabelValues(name)
-		counters = map[int]prometheus.Counter{}
-		for _, c := range []int{200, 400, 404, 422, 500, 502, 503} {
-			counters[c] = s.requests.WithLabelValues(name, strconv.Itoa(c))
-		}
-	}
-	wrapped := func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &recorder{ResponseWriter: w, code: 200}
-		h(rec, r)
-		if hist != nil {
-			hist.Observe(time.Since(start).Seconds())
-			c, ok := counters[rec.code]
-			if !ok {
-				c = s.requests.WithLabelValues(name, strconv.Itoa(rec.code))
-			}
-			c.Inc()
-		}
-	}
+	wrapped := s.requests.Handler(name, h)
 	for _, p := range paths {
-		s.mux.HandleFunc(p, wrapped)
+		s.mux.Handle(p, wrapped)
 	}
 }
 

@@ -1,32 +1,30 @@
 package ui
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heronkit/heronkit/lib/daemon"
 )
 
 // serverMetrics are what /metrics shows about the UI itself: requests by
 // kind and status, and the calls it made to the tracker.
 type serverMetrics struct {
-	requests        *prometheus.CounterVec
-	requestSeconds  *prometheus.HistogramVec
+	requests        *daemon.RequestMetrics // nil without a registry
 	trackerRequests *prometheus.CounterVec
 	trackerSeconds  prometheus.Histogram
 }
 
 func newServerMetrics(reg prometheus.Registerer) *serverMetrics {
 	m := &serverMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "heron_ui", Name: "http_requests_total",
-			Help: "HTTP requests served, by kind of route and status code.",
-		}, []string{"route", "code"}),
-		requestSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "heron_ui", Name: "http_request_duration_seconds",
-			Help:    "Time to serve HTTP requests, by kind of route.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"route"}),
+		requests: daemon.NewRequestMetrics(reg, daemon.RequestMetricsOpts{
+			Namespace:    "heron_ui",
+			RequestsName: "http_requests_total",
+			RequestsHelp: "HTTP requests served, by kind of route and status code.",
+			DurationName: "http_request_duration_seconds",
+			DurationHelp: "Time to serve HTTP requests, by kind of route.",
+		}),
 		trackerRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "heron_ui", Name: "tracker_requests_total",
 			Help: "Requests sent to the tracker, by HTTP status code (\"error\" when it could not be reached).",
@@ -38,14 +36,9 @@ func newServerMetrics(reg prometheus.Registerer) *serverMetrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.requestSeconds, m.trackerRequests, m.trackerSeconds)
+		reg.MustRegister(m.trackerRequests, m.trackerSeconds)
 	}
 	return m
-}
-
-func (m *serverMetrics) observe(route string, code int, d time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-	m.requestSeconds.WithLabelValues(route).Observe(d.Seconds())
 }
 
 func (m *serverMetrics) tracker(code string, d time.Duration) {

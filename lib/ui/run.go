@@ -7,11 +7,11 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"syscall"
 
 	"github.com/rs/zerolog"
 
 	"github.com/heronkit/heronkit/lib/cli"
+	"github.com/heronkit/heronkit/lib/daemon"
 	"github.com/heronkit/heronkit/lib/exitcode"
 )
 
@@ -44,13 +44,14 @@ func Run(ctx context.Context, o Options, log zerolog.Logger, stdout io.Writer) e
 		return usageErrorf("--port %d is not a TCP port (0-65535; 0 picks a free one)", o.Port)
 	}
 	addr := net.JoinHostPort(o.Bind, strconv.Itoa(o.Port))
-	ln, err := net.Listen("tcp", addr)
+	ln, err := daemon.Listen(addr)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
+		var le *daemon.ListenError
+		if errors.As(err, &le) && le.InUse() {
 			return exitcode.WithHint(exitcode.Errorf(exitcode.Conflict, "listen on %s: address already in use", addr),
 				"stop the other heron-ui (or whatever holds the port) or pick another --port")
 		}
-		return exitcode.Errorf(exitcode.Config, "listen on %s: %v; check --bind and --port", addr, err)
+		return exitcode.Errorf(exitcode.Config, "%v; check --bind and --port", err)
 	}
 	cfg := Config{TrackerURL: o.TrackerURL, BaseURL: base, Log: log}
 	return Serve(ctx, ln, cfg, func(a net.Addr) {

@@ -23,6 +23,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/heronkit/heronkit/lib/daemon"
 )
 
 //go:embed assets
@@ -49,7 +51,7 @@ type Server struct {
 	log     zerolog.Logger
 	client  *http.Client
 	metrics *serverMetrics
-	mux     *http.ServeMux
+	handler http.Handler // the routes, measured
 	index   *template.Template
 	static  fs.FS
 	version string
@@ -113,8 +115,8 @@ func CleanBaseURL(b string) (string, error) {
 
 func (s *Server) routes() {
 	m := http.NewServeMux()
-	m.HandleFunc("GET /healthz", s.healthz)
-	m.HandleFunc("GET /health", s.healthz) // Heron UI's path
+	m.Handle("GET /healthz", daemon.Healthz(nil))
+	m.Handle("GET /health", daemon.Healthz(nil)) // Heron UI's path
 	m.Handle("GET /static/", s.staticHandler())
 	m.HandleFunc("GET /api/tracker/", s.proxy)
 	m.HandleFunc("GET /api/config", s.uiConfig)
@@ -125,13 +127,13 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /topologies", s.page)
 	m.HandleFunc("GET /topologies/", s.page)
 	m.HandleFunc("/", s.notFound)
-	s.mux = m
+	s.handler = s.metrics.requests.RouteFunc(func(r *http.Request) string { return routeKind(r.URL.Path) }, m)
 }
 
 // ServeHTTP strips the base URL when the proxy in front kept it, so the UI
-// works whether or not the proxy rewrites paths.
+// works whether or not the proxy rewrites paths; the request metrics see
+// the stripped path.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	if s.base != "" {
 		if r.URL.Path == s.base {
 			r.URL.Path = "/"
@@ -140,9 +142,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.URL.RawPath = ""
 	}
-	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	s.mux.ServeHTTP(rw, r)
-	s.metrics.observe(routeKind(r.URL.Path), rw.status, time.Since(start))
+	s.handler.ServeHTTP(w, r)
 }
 
 // routeKind is the low-cardinality label of a request path.
@@ -161,28 +161,6 @@ func routeKind(p string) string {
 	default:
 		return "other"
 	}
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Flush lets streamed downloads reach the browser as they arrive.
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok\n"))
 }
 
 // uiConfig tells the app where it is mounted and which tracker it shows.
