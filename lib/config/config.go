@@ -33,7 +33,8 @@ func (m Mode) String() string {
 // Config is a flat map of Heron keys to values, after token substitution.
 // Values keep the types YAML gave them: string, int64, float64, bool, nil,
 // []any and map[string]any. A Config is read-only and safe for concurrent use;
-// With returns a changed copy.
+// With returns a changed copy. The zero Config is an empty section: With on
+// it builds one from values given in code or on a command line.
 type Config struct {
 	mode    Mode
 	exp     expander
@@ -77,12 +78,19 @@ func (c *Config) Origin(key string) Origin { return c.origins[key] }
 
 // With returns a copy with the given keys set (as the command line sets them)
 // and tokens expanded again, so that ${TOPOLOGY} in a path picks up a name set
-// after loading.
+// after loading. A Go int is stored as int64, the type YAML gives numbers.
 func (c *Config) With(kv map[string]any) *Config {
 	n := *c
 	n.raw = maps.Clone(c.raw)
 	n.origins = maps.Clone(c.origins)
+	if n.raw == nil {
+		n.raw = make(map[string]any, len(kv))
+		n.origins = make(map[string]Origin, len(kv))
+	}
 	for k, v := range kv {
+		if i, ok := v.(int); ok {
+			v = int64(i)
+		}
 		n.raw[k] = v
 		n.origins[k] = Origin{File: "command line"}
 	}

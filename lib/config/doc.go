@@ -22,6 +22,8 @@
 // heron_internals.yaml and metrics_sinks.yaml are not merged (Heron hands
 // them to its processes); Config.Internals and Config.MetricsSinks read them
 // with the override file and properties laid over them, as those processes do.
+// ReadMetricsSinks reads a metrics_sinks.yaml and override.yaml without a
+// cluster folder, for a sink run on its own.
 //
 // # Tokens
 //

@@ -33,16 +33,7 @@ func (c *Config) readWithOverrides(fileKey string) (*layer, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if c.overrides != nil {
-		for k, v := range c.overrides.vals {
-			l.put(k, v, c.overrides.origins[k])
-			if n, ok := c.overrides.nodes[k]; ok {
-				l.nodes[k] = n
-			} else {
-				delete(l.nodes, k)
-			}
-		}
-	}
+	l.overlay(c.overrides)
 	return l, path, nil
 }
 
@@ -78,6 +69,29 @@ func (c *Config) MetricsSinks() (*MetricsSinks, error) {
 	}
 	return &MetricsSinks{File: path, l: l}, nil
 }
+
+// ReadMetricsSinks reads a metrics_sinks.yaml with an override.yaml over it,
+// outside a cluster folder, as a sink run by hand does. The sinks file must
+// exist (the error wraps fs.ErrNotExist when it does not); the override file
+// is optional ("" for none) and may be missing, as in Heron's metrics manager.
+func ReadMetricsSinks(file, overrideFile string) (*MetricsSinks, error) {
+	l, err := readYAMLFileRequired(file)
+	if err != nil {
+		return nil, err
+	}
+	if overrideFile != "" {
+		over, _, err := readYAMLFile(overrideFile)
+		if err != nil {
+			return nil, err
+		}
+		l.overlay(over)
+	}
+	return &MetricsSinks{File: file, l: l}, nil
+}
+
+// Origin says where a top-level key (a section, the sinks list) came from:
+// the sinks file or the override file, with its line.
+func (m *MetricsSinks) Origin(key string) Origin { return m.l.origins[key] }
 
 // Raw returns the file's top-level map (after overrides).
 func (m *MetricsSinks) Raw() map[string]any { return maps.Clone(m.l.vals) }

@@ -42,18 +42,43 @@ func (l *layer) put(key string, v any, o Origin) {
 	l.origins[key] = o
 }
 
+// overlay puts o's keys over l's, each replacing the whole value (Heron's
+// shallow merge of an override file). A nil o changes nothing.
+func (l *layer) overlay(o *layer) {
+	if o == nil {
+		return
+	}
+	for k, v := range o.vals {
+		l.put(k, v, o.origins[k])
+		if n, ok := o.nodes[k]; ok {
+			l.nodes[k] = n
+		} else {
+			delete(l.nodes, k)
+		}
+	}
+}
+
 // readYAMLFile parses a Heron YAML file. A missing file gives an empty layer
 // and ok=false, as Heron's ConfigReader skips absent files.
 func readYAMLFile(path string) (l *layer, ok bool, err error) {
-	data, err := os.ReadFile(path)
+	l, err = readYAMLFileRequired(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return newLayer(), false, nil
 	}
-	if err != nil {
-		return nil, false, fmt.Errorf("config: read %s: %w", path, err)
+	return l, err == nil, err
+}
+
+// readYAMLFileRequired parses a YAML file that must exist; the error for a
+// missing one wraps os.ErrNotExist and names the file.
+func readYAMLFileRequired(path string) (*layer, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("config: %w", err)
 	}
-	l, err = parseYAML(data, path)
-	return l, true, err
+	if err != nil {
+		return nil, fmt.Errorf("config: read %s: %w", path, err)
+	}
+	return parseYAML(data, path)
 }
 
 // parseYAML reads a top-level YAML map. Values keep their YAML types; nested

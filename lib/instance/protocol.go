@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/heronkit/heronkit/lib/jsonstr"
 )
 
 // The JSON-mode protocol (docs/json-protocol.md). A component writes one JSON
@@ -230,53 +231,10 @@ func AppendControl(buf []byte, typ string) []byte {
 }
 
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
-func AppendString(buf []byte, s string) []byte {
-	return AppendStringBytes(buf, []byte(s))
-}
-
-const hexDigits = "0123456789abcdef"
+func AppendString(buf []byte, s string) []byte { return jsonstr.Append(buf, s) }
 
 // AppendStringBytes appends s as a JSON string without allocating.
-func AppendStringBytes(buf []byte, s []byte) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
-}
+func AppendStringBytes(buf []byte, s []byte) []byte { return jsonstr.AppendBytes(buf, s) }
 
 // RawLine turns a tuple's JSON values into the line a raw-mode bolt reads:
 // a single string value as it is (newlines become spaces), anything else

@@ -54,6 +54,11 @@ func TestLoadSection(t *testing.T) {
 	if s, _ := cfg.String("class", ""); s != "org.apache.heron.metricsmgr.sink.GraphiteSink" {
 		t.Errorf("class = %q", s)
 	}
+	// Errors name the sink and the file and line of the bad value.
+	if _, err := cfg.Int("graphite_host", 0); exitcode.Code(err) != exitcode.Config ||
+		!strings.Contains(err.Error(), "sink graphite-sink: graphite_host in "+sinks+":14") {
+		t.Errorf("bad value: %v", err)
+	}
 
 	// The override replaces the whole section: keys it leaves out are gone.
 	over := write(t, dir, "override.yaml", "heron.some.key: 1\ngraphite-sink:\n  graphite_host: carbon\n  graphite_port: 2003\n")
@@ -62,7 +67,7 @@ func TestLoadSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Has("metrics_prefix") || cfg.Origin != over {
-		t.Errorf("override did not replace the section: %v from %s", cfg.Values, cfg.Origin)
+		t.Errorf("override did not replace the section: %v from %s", cfg.Keys(), cfg.Origin)
 	}
 	if h, _ := cfg.String("graphite_host", ""); h != "carbon" {
 		t.Errorf("graphite_host = %q", h)
@@ -101,16 +106,30 @@ func TestFlagsOverSection(t *testing.T) {
 	if s, _ := cfg.String("filename-output", ""); s != "metrics.json" {
 		t.Errorf("section key lost: %q", s)
 	}
+	// A binary's own flags are laid over only when given.
+	host, none := "carbon", (*string)(nil)
+	for _, o := range []Setter{Opt("graphite_host", &host), Opt("metrics_prefix", none),
+		OptSwitch("keep-serving", true), OptSwitch("other", false)} {
+		o.Apply(cfg)
+	}
+	if h, _ := cfg.String("graphite_host", ""); h != "carbon" || cfg.Has("metrics_prefix") || cfg.Has("other") {
+		t.Errorf("own flags: %v", cfg.Keys())
+	}
+	if b, err := cfg.Bool("keep-serving", false); err != nil || !b {
+		t.Errorf("switch: %v %v", b, err)
+	}
 	// Without a file the id defaults and only flags count.
 	cfg, err = (&Flags{}).Config("file-sink", zerolog.Nop())
-	if err != nil || cfg.ID != "file-sink" || len(cfg.Values) != 0 {
+	if err != nil || cfg.ID != "file-sink" || len(cfg.Keys()) != 0 {
 		t.Errorf("no file: %v %+v", err, cfg)
 	}
 }
 
 func TestLenientValues(t *testing.T) {
 	cfg := NewConfig("s")
-	cfg.Values = map[string]any{"i": 5, "s": " 7 ", "f": 3.0, "frac": 2.5, "b": "true", "bb": false, "word": "x"}
+	for k, v := range map[string]any{"i": 5, "s": " 7 ", "f": 3.0, "frac": 2.5, "b": "true", "bb": false, "word": "x"} {
+		cfg.Set(k, v)
+	}
 	for key, want := range map[string]int64{"i": 5, "s": 7, "f": 3} {
 		if n, err := cfg.Int(key, 0); err != nil || n != want {
 			t.Errorf("Int(%s) = %d, %v", key, n, err)

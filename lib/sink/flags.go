@@ -66,9 +66,46 @@ func SetIf[T any](cfg *Config, key string, v *T) {
 	}
 }
 
+// Setter lays some of a binary's own flags over the config.
+type Setter interface{ Apply(cfg *Config) }
+
+// SetterFunc is a func as a Setter.
+type SetterFunc func(cfg *Config)
+
+// Apply calls f.
+func (f SetterFunc) Apply(cfg *Config) { f(cfg) }
+
+// Opt sets key when the flag v was given.
+func Opt[T any](key string, v *T) Setter {
+	return SetterFunc(func(cfg *Config) { SetIf(cfg, key, v) })
+}
+
+// OptSwitch sets key to true when the switch was given.
+func OptSwitch(key string, on bool) Setter {
+	return SetterFunc(func(cfg *Config) {
+		if on {
+			cfg.Set(key, true)
+		}
+	})
+}
+
+// RunSink is a sink binary's Run: the config from the common flags with the
+// binary's own flags over it, then the sink built by build on stdin until EOF
+// or a signal.
+func (f *Flags) RunSink(env *cli.Env, defaultID string, build Builder, own ...Setter) error {
+	cfg, err := f.Config(defaultID, env.Log)
+	if err != nil {
+		return err
+	}
+	for _, s := range own {
+		s.Apply(cfg)
+	}
+	return Main(env, cfg, f.Context(), build)
+}
+
 // Config builds the sink's config: the --config-file section (or nothing),
-// then --set, then the named common flags. The binary then applies its own
-// named flags with SetIf.
+// then --set, then the named common flags. RunSink then lays the binary's
+// own named flags over it.
 func (f *Flags) Config(defaultID string, log zerolog.Logger) (*Config, error) {
 	id := f.SinkID
 	if id == "" {

@@ -1,11 +1,9 @@
 package sink
 
 import (
-	"encoding/json"
 	"math"
 	"strconv"
 	"testing"
-	"unicode/utf8"
 )
 
 func TestJavaDouble(t *testing.T) {
@@ -21,38 +19,6 @@ func TestJavaDouble(t *testing.T) {
 	if JavaDouble(math.Copysign(0, -1)) != "-0.0" {
 		t.Error("negative zero")
 	}
-}
-
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{"plain", "quote\"back\\slash", "ctl\x00\x1f\n\r\t", "<html>&", "é漢\U0001F600", "bad\xffutf8", "\u2028\u2029"} {
-		got := AppendJSONString(nil, s)
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Fatalf("%q -> %s: %v", s, got, err)
-		}
-		if utf8.ValidString(s) && back != s {
-			t.Errorf("%q round-tripped to %q", s, back)
-		}
-	}
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "a\"b", "\x00", "\xff\xfe", "\u2028"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := AppendJSONString(nil, s)
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Fatalf("%q -> invalid JSON %s: %v", s, got, err)
-		}
-		want, _ := json.Marshal(s)
-		var wantBack string
-		_ = json.Unmarshal(want, &wantBack)
-		if back != wantBack {
-			t.Fatalf("%q decodes to %q, encoding/json gives %q", s, back, wantBack)
-		}
-	})
 }
 
 func FuzzJavaDouble(f *testing.F) {

@@ -28,11 +28,7 @@ type CLI struct {
 
 // Run runs the sink until stdin ends or a signal arrives.
 func (c *CLI) Run(env *cli.Env) error {
-	cfg, err := c.Flags.Config(file.DefaultID, env.Log)
-	if err != nil {
-		return err
-	}
-	sink.SetIf(cfg, file.KeyFilenameOutput, c.FilenameOutput)
-	sink.SetIf(cfg, file.KeyFileMaximum, c.FileMaximum)
-	return sink.Main(env, cfg, c.Flags.Context(), file.New)
+	return c.RunSink(env, file.DefaultID, file.New,
+		sink.Opt(file.KeyFilenameOutput, c.FilenameOutput),
+		sink.Opt(file.KeyFileMaximum, c.FileMaximum))
 }

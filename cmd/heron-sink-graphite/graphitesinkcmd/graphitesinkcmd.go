@@ -30,13 +30,8 @@ type CLI struct {
 
 // Run runs the sink until stdin ends or a signal arrives.
 func (c *CLI) Run(env *cli.Env) error {
-	cfg, err := c.Flags.Config(graphite.DefaultID, env.Log)
-	if err != nil {
-		return err
-	}
-	c.NetFlags.Apply(cfg)
-	sink.SetIf(cfg, graphite.KeyHost, c.GraphiteHost)
-	sink.SetIf(cfg, graphite.KeyPort, c.GraphitePort)
-	sink.SetIf(cfg, graphite.KeyPrefix, c.MetricsPrefix)
-	return sink.Main(env, cfg, c.Flags.Context(), graphite.New)
+	return c.RunSink(env, graphite.DefaultID, graphite.New, &c.NetFlags,
+		sink.Opt(graphite.KeyHost, c.GraphiteHost),
+		sink.Opt(graphite.KeyPort, c.GraphitePort),
+		sink.Opt(graphite.KeyPrefix, c.MetricsPrefix))
 }

@@ -31,16 +31,10 @@ type CLI struct {
 
 // Run runs the sink until stdin ends (or, with --keep-serving, a signal arrives).
 func (c *CLI) Run(env *cli.Env) error {
-	cfg, err := c.Flags.Config(prometheus.DefaultID, env.Log)
-	if err != nil {
-		return err
-	}
-	sink.SetIf(cfg, prometheus.KeyPort, c.Port)
-	sink.SetIf(cfg, prometheus.KeyPortFile, c.PortFile)
-	sink.SetIf(cfg, prometheus.KeyPath, c.Path)
-	sink.SetIf(cfg, prometheus.KeyListenHost, c.ListenHost)
-	if c.KeepServing {
-		cfg.Set(prometheus.KeyKeepServing, true)
-	}
-	return sink.Main(env, cfg, c.Flags.Context(), prometheus.New)
+	return c.RunSink(env, prometheus.DefaultID, prometheus.New,
+		sink.Opt(prometheus.KeyPort, c.Port),
+		sink.Opt(prometheus.KeyPortFile, c.PortFile),
+		sink.Opt(prometheus.KeyPath, c.Path),
+		sink.Opt(prometheus.KeyListenHost, c.ListenHost),
+		sink.OptSwitch(prometheus.KeyKeepServing, c.KeepServing))
 }

@@ -32,15 +32,10 @@ type CLI struct {
 
 // Run runs the sink until stdin ends or a signal arrives.
 func (c *CLI) Run(env *cli.Env) error {
-	cfg, err := c.Flags.Config(scribe.DefaultID, env.Log)
-	if err != nil {
-		return err
-	}
-	c.NetFlags.Apply(cfg)
-	sink.SetIf(cfg, scribe.KeyHost, c.ScribeHost)
-	sink.SetIf(cfg, scribe.KeyPort, c.ScribePort)
-	sink.SetIf(cfg, scribe.KeyCategory, c.ScribeCategory)
-	sink.SetIf(cfg, scribe.KeyNamespace, c.ServiceNamespace)
-	sink.SetIf(cfg, scribe.KeyTimeoutMs, c.ScribeTimeoutMs)
-	return sink.Main(env, cfg, c.Flags.Context(), scribe.New)
+	return c.RunSink(env, scribe.DefaultID, scribe.New, &c.NetFlags,
+		sink.Opt(scribe.KeyHost, c.ScribeHost),
+		sink.Opt(scribe.KeyPort, c.ScribePort),
+		sink.Opt(scribe.KeyCategory, c.ScribeCategory),
+		sink.Opt(scribe.KeyNamespace, c.ServiceNamespace),
+		sink.Opt(scribe.KeyTimeoutMs, c.ScribeTimeoutMs))
 }

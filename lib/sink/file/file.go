@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/heronkit/heronkit/lib/jsonstr"
 	"github.com/heronkit/heronkit/lib/metricsrecord"
 	"github.com/heronkit/heronkit/lib/sink"
 )
@@ -166,9 +167,9 @@ func AppendRecord(b []byte, rec *metricsrecord.Record) []byte {
 	b = append(b, `{"timestamp":`...)
 	b = strconv.AppendInt(b, rec.Timestamp, 10)
 	b = append(b, `,"source":`...)
-	b = sink.AppendJSONString(b, rec.Source)
+	b = jsonstr.Append(b, rec.Source)
 	b = append(b, `,"context":`...)
-	b = sink.AppendJSONString(b, rec.Context)
+	b = jsonstr.Append(b, rec.Context)
 	b = append(b, `,"metrics":{`...)
 	first := true
 	last := lastIndexes(rec.Metrics)
@@ -180,9 +181,9 @@ func AppendRecord(b []byte, rec *metricsrecord.Record) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = sink.AppendJSONString(b, m.Name)
+		b = jsonstr.Append(b, m.Name)
 		b = append(b, ':')
-		b = sink.AppendJSONString(b, m.Value)
+		b = jsonstr.Append(b, m.Value)
 	}
 	b = append(b, `},"exceptions":[`...)
 	for i, e := range rec.Exceptions {
@@ -190,15 +191,15 @@ func AppendRecord(b []byte, rec *metricsrecord.Record) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"stackTrace":`...)
-		b = sink.AppendJSONString(b, e.StackTrace)
+		b = jsonstr.Append(b, e.StackTrace)
 		b = append(b, `,"lastTime":`...)
-		b = sink.AppendJSONString(b, e.LastTime)
+		b = jsonstr.Append(b, e.LastTime)
 		b = append(b, `,"firstTime":`...)
-		b = sink.AppendJSONString(b, e.FirstTime)
+		b = jsonstr.Append(b, e.FirstTime)
 		b = append(b, `,"count":`...)
 		b = strconv.AppendInt(b, int64(e.Count), 10)
 		b = append(b, `,"logging":`...)
-		b = sink.AppendJSONString(b, e.Logging)
+		b = jsonstr.Append(b, e.Logging)
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)

@@ -92,7 +92,7 @@ func New(cfg *sink.Config, _ sink.Context, c *sink.Counters, log zerolog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	rules, err := ParseRules(cfg.Values[KeyRules])
+	rules, err := ParseRules(cfg.Get(KeyRules))
 	if err != nil {
 		return nil, fmt.Errorf("sink %s: %w", cfg.ID, err)
 	}

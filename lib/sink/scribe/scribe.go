@@ -18,6 +18,7 @@ import (
 	"github.com/apache/thrift/lib/go/thrift"
 	"github.com/rs/zerolog"
 
+	"github.com/heronkit/heronkit/lib/jsonstr"
 	"github.com/heronkit/heronkit/lib/metricsrecord"
 	"github.com/heronkit/heronkit/lib/sink"
 	"github.com/heronkit/heronkit/lib/sink/scribe/scribethrift"
@@ -143,9 +144,9 @@ var reserved = map[string]bool{"service": true, "source": true, "timestamp": tru
 func AppendMessage(b []byte, namespace string, rec *metricsrecord.Record) ([]byte, int) {
 	_, comp, inst := rec.SplitSource()
 	b = append(b, `{"service":`...)
-	b = sink.AppendJSONString(b, namespace+"/"+rec.Topology)
+	b = jsonstr.Append(b, namespace+"/"+rec.Topology)
 	b = append(b, `,"source":`...)
-	b = sink.AppendJSONString(b, "/"+comp+"/"+inst)
+	b = jsonstr.Append(b, "/"+comp+"/"+inst)
 	b = append(b, `,"timestamp":`...)
 	b = strconv.AppendInt(b, rec.Timestamp/1000, 10)
 	illegal := 0
@@ -159,7 +160,7 @@ func AppendMessage(b []byte, namespace string, rec *metricsrecord.Record) ([]byt
 			continue
 		}
 		b = append(b, ',')
-		b = sink.AppendJSONString(b, m.Name)
+		b = jsonstr.Append(b, m.Name)
 		b = append(b, ':')
 		b = append(b, sink.JavaDouble(v)...)
 	}

@@ -1,14 +1,25 @@
-package sink
+// Package jsonstr appends JSON strings to byte slices without allocating, for
+// code that writes JSON lines by hand on hot paths: tuple lines to instance
+// processes, records written by the metrics sinks.
+package jsonstr
 
 import (
 	"unicode/utf8"
+	"unsafe"
 )
 
 const hexDigits = "0123456789abcdef"
 
-// AppendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// as encoding/json does; HTML characters are not escaped.
-func AppendJSONString(dst []byte, s string) []byte {
+// AppendBytes is Append for text held in a []byte (a line read from a
+// process), without copying it: b is only read, and only during the call.
+func AppendBytes(dst []byte, b []byte) []byte {
+	return Append(dst, unsafe.String(unsafe.SliceData(b), len(b)))
+}
+
+// Append appends s as a JSON string. Invalid UTF-8 becomes U+FFFD and U+2028
+// and U+2029 are escaped, as encoding/json does; HTML characters are not
+// escaped.
+func Append(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
