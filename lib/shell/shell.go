@@ -18,12 +18,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"path"
 	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -319,13 +321,59 @@ func (s *server) listing(p string) (map[string]statEntry, []string, error) {
 	return out, names, nil
 }
 
+// formatStat is heron-shell's `ls -l` line: type (d, s or -) and
+// permissions, links, owner and group names (ids when unknown), size, and
+// the modification time, or its year when that is not this year.
 func formatStat(info fs.FileInfo) string {
-	nlink, uid, gid := uint64(1), "", ""
+	nlink, owner, group := uint64(1), "?", "?"
 	if st, ok := info.Sys().(*syscall.Stat_t); ok {
 		nlink = uint64(st.Nlink)
-		uid, gid = strconv.Itoa(int(st.Uid)), strconv.Itoa(int(st.Gid))
+		owner, group = ownerName(st.Uid), groupName(st.Gid)
 	}
-	return fmt.Sprintf("%s %d %s %s %d %s", info.Mode().String(), nlink, uid, gid, info.Size(), info.ModTime().Format("Jan 02 15:04"))
+	typ := '-'
+	switch {
+	case info.IsDir():
+		typ = 'd'
+	case info.Mode()&fs.ModeSocket != 0:
+		typ = 's'
+	}
+	mt := info.ModTime()
+	when := mt.Format("15:04")
+	if mt.Year() != time.Now().Year() {
+		when = strconv.Itoa(mt.Year())
+	}
+	return fmt.Sprintf("%c%s %3d %10s %10s %10d %s %2d %5s", typ, info.Mode().Perm().String()[1:], nlink, owner, group,
+		info.Size(), mt.Format("Jan"), mt.Day(), when)
+}
+
+// Owner and group names are looked up once per id (os/user reads
+// /etc/passwd and /etc/group when built without cgo).
+var ownerNames, groupNames sync.Map
+
+func ownerName(uid uint32) string {
+	id := strconv.FormatUint(uint64(uid), 10)
+	if v, ok := ownerNames.Load(id); ok {
+		return v.(string)
+	}
+	name := id
+	if u, err := user.LookupId(id); err == nil {
+		name = u.Username
+	}
+	ownerNames.Store(id, name)
+	return name
+}
+
+func groupName(gid uint32) string {
+	id := strconv.FormatUint(uint64(gid), 10)
+	if v, ok := groupNames.Load(id); ok {
+		return v.(string)
+	}
+	name := id
+	if g, err := user.LookupGroupId(id); err == nil {
+		name = g.Name
+	}
+	groupNames.Store(id, name)
+	return name
 }
 
 func (s *server) filestats(w http.ResponseWriter, r *http.Request, p string) {

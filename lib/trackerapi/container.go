@@ -69,12 +69,28 @@ func (s *Server) getJSON(r *http.Request, u string) ([]byte, error) {
 		if res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusForbidden {
 			code = res.StatusCode
 		}
-		return nil, errorf(code, "heron-shell %s answered HTTP %d: %s", req.URL.Path, res.StatusCode, strings.TrimSpace(string(b[:min(len(b), 200)])))
+		return nil, errorf(code, "heron-shell %s answered HTTP %d: %s", req.URL.Path, res.StatusCode, shellError(b))
 	}
 	if !json.Valid(b) {
 		return nil, errorf(http.StatusBadGateway, "heron-shell %s did not answer with JSON (is the path a regular file?)", req.URL.Path)
 	}
 	return b, nil
+}
+
+// shellError is the readable part of a shell's error answer: the "error"
+// (file routes) or "stderr" (pid and process reports) of a JSON body, else
+// the start of its text, so the tracker's message stays one clear line.
+func shellError(b []byte) string {
+	var m struct {
+		Error  string `json:"error"`
+		Stderr string `json:"stderr"`
+	}
+	if json.Unmarshal(b, &m) == nil {
+		if s := strings.TrimSpace(m.Error + " " + m.Stderr); s != "" {
+			return strings.Join(strings.Fields(s[:min(len(s), 300)]), " ")
+		}
+	}
+	return strings.TrimSpace(string(b[:min(len(b), 200)]))
 }
 
 func (s *Server) fileData(r *http.Request, p *params) ([]byte, error) {
@@ -151,12 +167,12 @@ func (s *Server) download(spec []param) http.HandlerFunc {
 		}
 		defer res.Body.Close()
 		if res.StatusCode >= 400 {
-			b, _ := io.ReadAll(io.LimitReader(res.Body, 200))
+			b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
 			code := http.StatusBadGateway
 			if res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusForbidden {
 				code = res.StatusCode
 			}
-			fail(errorf(code, "heron-shell download answered HTTP %d: %s", res.StatusCode, strings.TrimSpace(string(b))))
+			fail(errorf(code, "heron-shell %s answered HTTP %d: %s", req.URL.Path, res.StatusCode, shellError(b)))
 			return
 		}
 		h := w.Header()

@@ -2,13 +2,14 @@ package ui_test
 
 // Browser tests: heron-ui in headless Chromium (chromedp v0.22) against a
 // real tracker. Screenshots go to $HERON_TEST_ARTIFACTS (default: the test's
-// temp dir); with HERON_UPDATE_SCREENSHOTS=1 the topology page is also saved
-// as docs/images/topology.png for the README.
+// temp dir); with HERON_UPDATE_SCREENSHOTS=1 the running word count's
+// topology page is also saved as docs/images/topology.png for the docs.
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -17,8 +18,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -212,8 +215,8 @@ func (p *page) noJSErrors() {
 	}
 }
 
-// saveReadmeShot keeps the top of the topology page (one window) for the
-// README when HERON_UPDATE_SCREENSHOTS=1.
+// saveReadmeShot keeps the top of the topology page (one window) as
+// docs/images/topology.png when HERON_UPDATE_SCREENSHOTS=1.
 func saveReadmeShot(p *page) {
 	t := p.t
 	if os.Getenv("HERON_UPDATE_SCREENSHOTS") != "1" {
@@ -463,7 +466,6 @@ func TestBrowserFixtureState(t *testing.T) {
 	}
 	p.waitFor(`document.querySelectorAll('#charts .chart polyline').length >= 3`, "chart lines")
 	p.shot("02-topology")
-	saveReadmeShot(p)
 	p.click(`button[data-tab="exceptions"]`)
 	p.waitFor(`document.querySelectorAll('#exception-list .exception-row').length === 6`, "one exception row per instance")
 	if s := p.text("#exception-summary"); !strings.Contains(s, "java.lang.IllegalStateException") || !strings.Contains(s, "18") {
@@ -576,69 +578,112 @@ func TestBrowserLargeDAG(t *testing.T) {
 	p.noJSErrors()
 }
 
-// A native word count submitted with heron-submit to the local cluster,
-// run by heron-executor and followed by heron-tracker: click through list →
-// topology → container → log, and check the plans, metric and window
-// switches and the live log.
+// procsUnder lists the live processes whose working directory is dir or
+// below: a local topology's scheduler, executors, instances and sinks all
+// run in its working directory under the test's HOME.
+func procsUnder(dir string) map[int]string {
+	out := map[int]string{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if err != nil || (cwd != dir && !strings.HasPrefix(cwd, dir+"/")) {
+			continue
+		}
+		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X') {
+			continue // exited, not reaped yet
+		}
+		cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		out[pid] = strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))
+	}
+	return out
+}
+
+// noProcsUnder waits until nothing runs under dir; what is left is an
+// error, and is SIGKILLed by PID (the test started it).
+func noProcsUnder(t *testing.T, dir string) {
+	t.Helper()
+	var left map[int]string
+	_ = testserver.Poll(context.Background(), 20*time.Second, func() error {
+		if left = procsUnder(dir); len(left) > 0 {
+			return fmt.Errorf("%d processes left", len(left))
+		}
+		return nil
+	})
+	for pid, cmd := range left {
+		t.Errorf("process left running after the kill: %d %s (killing it)", pid, cmd)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// The word-count example (examples/wordcount) submitted with heron-submit
+// to the local cluster, run by heron-executor and followed by the real
+// heron-tracker: click through list → topology → container → log, check
+// the plans against the YAML, switch metric and window, watch the instance
+// log grow, then kill the topology with its page open. The spout's stdout
+// is also copied to its stderr (its instance log): the example's instances
+// log nothing. With HERON_UPDATE_SCREENSHOTS=1 the topology page becomes
+// docs/images/topology.png.
 func TestBrowserRunningTopology(t *testing.T) {
 	submit := binary(t, "heron-submit")
-	executor := binary(t, "heron-executor")
+	binary(t, "heron-executor")
 	binary(t, "heron-tracker")
+	testserver.RequireFile(t, filepath.Join("..", "..", "examples", "wordcount", "wordcount.yaml"), "the word-count example ships with the repository")
 
-	home := t.TempDir()
-	dir := filepath.Join(home, "wordcount")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	home, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string]string{
-		"wordcount.yaml": `name: UIWordCount
-config:
-  topology.stmgrs: 2
-spouts:
-  - name: sentences
-    command: ./sentences.sh
-    parallelism: 2
-bolts:
-  - name: split
-    command: "tr -s ' ' '\n'"
-    parallelism: 2
-    outputs: [{stream: default, fields: [word]}]
-  - name: count
-    command: ./count.sh
-    parallelism: 2
-streams:
-  - {from: sentences, to: split, grouping: shuffle}
-  - {from: split, to: count, grouping: fields, fields: [word]}
-`,
-		"sentences.sh": "#!/bin/sh\nwhile :; do echo 'the cow jumped over the moon'; echo 'an apple a day keeps the doctor away' >&2; sleep 0.2; done\n",
-		"count.sh":     "#!/bin/sh\nexec awk '{ c[$0]++; print $0 \" \" c[$0]; fflush() }'\n",
+	dir := filepath.Join(home, "wordcount")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "examples", "wordcount"))); err != nil {
+		t.Fatal(err)
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
-			t.Fatal(err)
-		}
+	yml := filepath.Join(dir, "wordcount.yaml")
+	b, err := os.ReadFile(yml)
+	if err != nil {
+		t.Fatal(err)
 	}
-	env := append(os.Environ(), "HOME="+home, "PATH="+filepath.Dir(executor)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	run := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command(submit, args...)
+	const spout = "command: ./sentences.sh\n"
+	if !strings.Contains(string(b), spout) {
+		t.Fatalf("examples/wordcount/wordcount.yaml no longer has %q", spout)
+	}
+	b = []byte(strings.Replace(string(b), spout, `command: "./sentences.sh | tee /dev/stderr"`+"\n", 1))
+	if err := os.WriteFile(yml, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "HOME="+home, "PATH="+filepath.Dir(submit)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	heronSubmit := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, submit, args...)
 		cmd.Env, cmd.Dir = env, dir
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			t.Fatalf("heron-submit %s: %v\n%s", strings.Join(args, " "), err, out)
+			return string(out), fmt.Errorf("heron-submit %s: %w\n%s", strings.Join(args, " "), err, out)
 		}
+		return string(out), nil
 	}
-	run("submit", "local", "wordcount.yaml")
+	// Registered before the submit: whatever happens, the topology is
+	// killed and nothing it started is left running.
+	killed := false
 	t.Cleanup(func() {
-		cmd := exec.Command(submit, "kill", "local", "UIWordCount")
-		cmd.Env, cmd.Dir = env, dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Logf("heron-submit kill: %v\n%s", err, out)
+		if !killed {
+			if _, err := heronSubmit("kill", "local", "WordCount"); err != nil {
+				t.Error(err)
+			}
 		}
+		noProcsUnder(t, home)
 	})
+	if _, err := heronSubmit("submit", "local", "wordcount.yaml", "--config-property", "heron.metrics.export.interval.sec=2"); err != nil {
+		t.Fatal(err)
+	}
 
 	tracker := startTracker(t, filepath.Join(home, ".herondata", "repository", "state", "local"))
-	topo := "?cluster=local&environ=default&topology=UIWordCount"
+	topo := "?cluster=local&environ=default&topology=WordCount"
 	if err := testserver.Poll(context.Background(), 60*time.Second, func() error {
 		var es struct {
 			Status string `json:"status"`
@@ -646,21 +691,15 @@ streams:
 		var pp struct {
 			Instances map[string]any `json:"instances"`
 		}
-		for _, u := range []string{"/topologies/executionstate", "/topologies/physicalplan"} {
+		for u, out := range map[string]any{"/topologies/executionstate": &es, "/topologies/physicalplan": &pp} {
 			resp, err := http.Get(tracker + u + topo)
 			if err != nil {
 				return err
 			}
-			func() {
-				defer resp.Body.Close()
-				if u == "/topologies/executionstate" {
-					err = json.NewDecoder(resp.Body).Decode(&es)
-				} else {
-					err = json.NewDecoder(resp.Body).Decode(&pp)
-				}
-			}()
+			err = json.NewDecoder(resp.Body).Decode(out)
+			resp.Body.Close()
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", u, err)
 			}
 		}
 		if es.Status != "Running" || len(pp.Instances) != 6 {
@@ -670,32 +709,146 @@ streams:
 	}); err != nil {
 		t.Fatalf("the topology never ran: %v", err)
 	}
-	want := expectedPlans(t, tracker, "local", "default", "UIWordCount")
+	want := expectedPlans(t, tracker, "local", "default", "WordCount")
+	// examples/wordcount/wordcount.yaml: 3 components, 2 streams,
+	// topology.stmgrs 2, parallelism 2 each.
+	if want != (plans{components: 3, streams: 2, containers: 2, instances: 6}) {
+		t.Fatalf("the tracker shows a word count unlike the YAML: %+v", want)
+	}
+	// minutes reports whether the topology manager holds a non-zero value
+	// of a component's metric in the minute being filled, and in a
+	// completed minute (the page shows only completed ones).
+	minutes := func(component, metric string) (current, completed bool, err error) {
+		now := time.Now().Unix()
+		resp, err := http.Get(fmt.Sprintf("%s/topologies/metrics/timeline%s&component=%s&metricname=%s&starttime=%d&endtime=%d",
+			tracker, topo, component, metric, now-600, now))
+		if err != nil {
+			return false, false, err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var tl struct {
+			Timeline map[string]map[string]map[string]float64 `json:"timeline"`
+		}
+		if err := json.Unmarshal(b, &tl); err != nil || resp.StatusCode != 200 {
+			return false, false, fmt.Errorf("timeline of %s %s: %d %v: %.300s", component, metric, resp.StatusCode, err, b)
+		}
+		for _, buckets := range tl.Timeline[metric] {
+			for ts, v := range buckets {
+				start, _ := strconv.ParseInt(ts, 10, 64)
+				if v > 0 && start < now/60*60 {
+					completed = true
+				} else if v > 0 {
+					current = true
+				}
+			}
+		}
+		return current, completed, nil
+	}
+	// Metrics flow: the executors export every 2 s to the topology manager.
+	for _, m := range [][2]string{{"sentences", "__emit-count/default"}, {"count", "__execute-count/default"}} {
+		if err := testserver.Poll(context.Background(), 60*time.Second, func() error {
+			cur, done, err := minutes(m[0], m[1])
+			if err == nil && !cur && !done {
+				err = fmt.Errorf("no %s of %s in the topology manager yet", m[1], m[0])
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	base := startUI(t, tracker)
 
 	p := newPage(t)
 	p.navigate(base + "/topologies")
-	p.waitFor(`document.querySelector('#topologies .topology-row[data-name="UIWordCount"]')`, "the topology in the list")
+	p.waitFor(`document.querySelector('#topologies .topology-row[data-name="WordCount"]')`, "the topology in the list")
+	if got := p.text(`#topologies .topology-row[data-name="WordCount"] td:nth-child(6)`); got != "6" {
+		t.Errorf("instances column %q, want 6", got)
+	}
 	p.shot("01-list")
-	p.click(`#topologies .topology-row[data-name="UIWordCount"] a.topology-link`)
-	p.waitFor(`location.pathname === '/topologies/local/default/UIWordCount'`, "the topology page")
+	p.click(`#topologies .topology-row[data-name="WordCount"] a.topology-link`)
+	p.waitFor(`location.pathname === '/topologies/local/default/WordCount'`, "the topology page")
 	checkTopologyPage(p, want)
+	for _, c := range []string{"sentences", "split", "count"} {
+		if p.count(fmt.Sprintf(`.dag-node[data-component=%q]`, c)) != 1 {
+			t.Errorf("the DAG has no single node for %s", c)
+		}
+	}
+	for _, e := range [][2]string{{"sentences", "split"}, {"split", "count"}} {
+		if p.count(fmt.Sprintf(`.dag-edge[data-from=%q][data-to=%q]`, e[0], e[1])) != 1 {
+			t.Errorf("the DAG has no single edge %s → %s", e[0], e[1])
+		}
+	}
+	for _, c := range []string{"stmgr-1", "stmgr-2"} {
+		if got := p.count(fmt.Sprintf(`#physical-plan .pp-container[data-container=%q] .pp-instance`, c)); got != 3 {
+			t.Errorf("container %s shows %d instances, want 3", c, got)
+		}
+	}
 	p.click(`button[data-metric="emits"]`)
+	p.click(`button[data-window="3m"]`)
+	p.waitFor(`document.querySelector('#physical-plan').dataset.metric === 'emits' && document.querySelector('#physical-plan').dataset.window === '3m'`, "emits over 3 min")
+	if loc := p.location(); !strings.Contains(loc, "metric=emits") || !strings.Contains(loc, "window=3m") {
+		t.Errorf("URL does not keep the choice: %s", loc)
+	}
 	p.click(`button[data-window="10m"]`)
-	p.waitFor(`document.querySelector('#physical-plan').dataset.metric === 'emits' && document.querySelector('#physical-plan').dataset.window === '10m'`, "emits over 10 min")
+	p.click(`button[data-metric="executes"]`)
+	p.waitFor(`document.querySelector('#physical-plan').dataset.metric === 'executes' && document.querySelector('#physical-plan').dataset.window === '10m'`, "executes over 10 min")
+	p.waitFor(`document.querySelector('#colorkey') && document.querySelector('#colorkey').textContent.includes('Executes/min, 10 min')`, "the colour key")
+	if os.Getenv("HERON_UPDATE_SCREENSHOTS") == "1" {
+		// The page leaves out the minute being filled: for the README the
+		// shot waits for a completed minute (up to a minute more).
+		if err := testserver.Poll(context.Background(), 90*time.Second, func() error {
+			for _, m := range [][2]string{{"sentences", "__emit-count/default"}, {"count", "__execute-count/default"}} {
+				if _, done, err := minutes(m[0], m[1]); err != nil || !done {
+					return fmt.Errorf("no completed minute of %s %s yet (%v)", m[0], m[1], err)
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		p.click("#refresh")
+		p.waitFor(`/[1-9]/.test((document.querySelector('#summary td.cell.active') || {}).textContent || '')`, "executes in the summary")
+		p.waitFor(`[...document.querySelectorAll('#physical-plan .pp-instance[data-component="count"]')].every(e => Number(e.dataset.value) > 0)`, "executes of the count instances")
+		p.waitFor(`document.querySelectorAll('#charts .chart polyline').length > 0`, "a chart line")
+	}
 	p.shot("02-topology")
 	saveReadmeShot(p)
 
-	p.click(`#physical-plan a.container-link`)
-	p.waitFor(`document.querySelector('#files')`, "the container's files")
+	// Container 1 → its files → the spout's log, tailed live.
+	p.click(`#physical-plan .pp-container[data-container="stmgr-1"] a.container-link`)
+	p.waitFor(`location.pathname === '/topologies/local/default/WordCount/containers/1'`, "the container page")
+	p.waitFor(`document.querySelectorAll('#container-instances tbody tr').length === 3`, "the container's instances")
+	p.waitFor(`document.querySelector('#files tr.file-row[data-name="log-files"]')`, "the container's files")
 	p.shot("03-container")
-	p.click(`#container-instances a.log-link`)
-	p.waitFor(`document.querySelector('#log') && document.querySelector('#log').textContent.length > 0`, "the instance log")
+	p.click(`#container-instances tr[data-instance^="container_1_sentences_"] a.log-link`)
+	p.waitFor(`document.querySelector('#log') && document.querySelector('#log').textContent.includes('the cow jumped over the moon\n')`, "the spout's log lines")
 	before := len(p.text("#log"))
 	p.waitFor(fmt.Sprintf(`document.querySelector('#log').textContent.length > %d`, before), "the log to grow while tailed")
+	if lines := strings.Split(strings.TrimSpace(p.text("#log")), "\n"); !strings.Contains(strings.Join(lines, "\n"), "an apple a day keeps the doctor away") {
+		t.Errorf("the log does not show the spout's sentences: %.300q", lines)
+	}
 	p.shot("04-log")
 	if href := eval[string](p, `document.querySelector('#log-download').href`); !strings.Contains(href, "/api/tracker/topologies/container/filedownload?") {
 		t.Errorf("download link %s", href)
 	}
+
+	// Killed while its page is open: the page says so, and nothing of it
+	// is left running.
+	p.navigate(base + "/topologies/local/default/WordCount")
+	p.waitFor("document.querySelectorAll('.dag-node').length === 3", "the topology page")
+	if _, err := heronSubmit("kill", "local", "WordCount"); err != nil {
+		t.Fatal(err)
+	}
+	killed = true
+	p.waitFor(`!document.querySelector('#topology-gone').hidden`, "the topology-gone message")
+	if msg := p.text("#topology-gone"); !strings.Contains(msg, "WordCount is gone") {
+		t.Errorf("gone message: %q", msg)
+	}
+	if got := p.text("#topology-status"); got != "Gone" {
+		t.Errorf("status badge %q, want Gone", got)
+	}
+	p.shot("05-gone")
+	noProcsUnder(t, home)
 	p.noJSErrors()
 }
