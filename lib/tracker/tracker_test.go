@@ -130,7 +130,12 @@ func TestManyStateManagers(t *testing.T) {
 	}()
 
 	writeTopology(t, ctx, nodes.Client{Store: zs}, "Beta", "zkc", 3)
-	waitFor(t, "Beta in ZooKeeper", func() bool { return strings.Contains(names(tr.Snapshot()), "zkc/Beta") })
+	// The name shows up with topologies/Beta; a lookup by role also needs
+	// executionstate/Beta, which arrives through its own watch.
+	waitFor(t, "Beta in ZooKeeper", func() bool {
+		_, err := tr.Snapshot().Lookup("zkc", "default", "Beta", "streamer")
+		return strings.Contains(names(tr.Snapshot()), "zkc/Beta") && err == nil
+	})
 	b, err := tr.Snapshot().Lookup("zkc", "default", "Beta", "streamer")
 	if err != nil || len(b.Instances) != 3 {
 		t.Fatalf("Beta: %v", err)
