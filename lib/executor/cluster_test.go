@@ -165,6 +165,9 @@ type cluster struct {
 	ports  map[int]ports
 	procs  map[int]*testserver.Process
 	env    []string
+	// internals and srcDir are what newClusterOf got, for containers
+	// prepared later.
+	internals, srcDir string
 }
 
 const sinksYAML = `sinks: [tmanager-sink]
@@ -230,27 +233,33 @@ func newClusterOf(t testing.TB, topo *apipb.Topology, pack *systempb.PackingPlan
 	if err := nc.Set(ctx, statemgr.PackingPlans, c.name(), c.pack); err != nil {
 		t.Fatal(err)
 	}
-	defn, _ := proto.Marshal(c.topo)
+	c.internals, c.srcDir = internals, srcDir
 	for shard := 0; shard <= n; shard++ {
-		d := c.dir(shard)
-		if srcDir != "" {
-			must(t, os.CopyFS(d, os.DirFS(srcDir)))
-		}
-		if err := os.MkdirAll(filepath.Join(d, "heron-conf"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		must(t, os.WriteFile(filepath.Join(d, c.name()+".defn"), defn, 0o644))
-		must(t, os.WriteFile(filepath.Join(d, "heron-conf", "heron_internals.yaml"), []byte("heron.logging.directory: log-files\n"+
-			"heron.metrics.export.interval.sec: 1\nheron.executor.instance.restart.backoff.min.ms: 100\n"+
-			"heron.executor.instance.restart.backoff.max.ms: 1000\n"+internals), 0o644))
-		must(t, os.WriteFile(filepath.Join(d, "heron-conf", "metrics_sinks.yaml"), []byte(sinksFile), 0o644))
-		must(t, os.WriteFile(filepath.Join(d, "heron-conf", "statemgr.yaml"), []byte("heron.class.state.manager: localfs\nheron.statemgr.root.path: "+c.root+"\n"), 0o644))
-		c.ports[shard] = ports{testserver.FreePort(t), testserver.FreePort(t), testserver.FreePort(t), testserver.FreePort(t), testserver.FreePort(t)}
+		c.prepare(shard)
 	}
 	for shard := 0; shard <= n; shard++ {
 		c.start(shard)
 	}
 	return c
+}
+
+// prepare writes a container's working directory and picks its ports.
+func (c *cluster) prepare(shard int) {
+	defn, _ := proto.Marshal(c.topo)
+	d := c.dir(shard)
+	if c.srcDir != "" {
+		must(c.t, os.CopyFS(d, os.DirFS(c.srcDir)))
+	}
+	if err := os.MkdirAll(filepath.Join(d, "heron-conf"), 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	must(c.t, os.WriteFile(filepath.Join(d, c.name()+".defn"), defn, 0o644))
+	must(c.t, os.WriteFile(filepath.Join(d, "heron-conf", "heron_internals.yaml"), []byte("heron.logging.directory: log-files\n"+
+		"heron.metrics.export.interval.sec: 1\nheron.executor.instance.restart.backoff.min.ms: 100\n"+
+		"heron.executor.instance.restart.backoff.max.ms: 1000\n"+c.internals), 0o644))
+	must(c.t, os.WriteFile(filepath.Join(d, "heron-conf", "metrics_sinks.yaml"), []byte(sinksFile), 0o644))
+	must(c.t, os.WriteFile(filepath.Join(d, "heron-conf", "statemgr.yaml"), []byte("heron.class.state.manager: localfs\nheron.statemgr.root.path: "+c.root+"\n"), 0o644))
+	c.ports[shard] = ports{testserver.FreePort(c.t), testserver.FreePort(c.t), testserver.FreePort(c.t), testserver.FreePort(c.t), testserver.FreePort(c.t)}
 }
 
 func must(t testing.TB, err error) {

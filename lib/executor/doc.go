@@ -44,7 +44,25 @@
 //   - Packing-plan changes: Heron restarts only the processes whose command
 //     changed (and always the stream manager). Here the whole container
 //     runtime (stream manager and instances) restarts on any change of the
-//     plan; an unchanged plan changes nothing.
+//     plan; an unchanged plan changes nothing. The data port is bound once
+//     per executor and kept across runtimes (peers connecting in between
+//     wait in the accept queue), and a runtime that fails to start is tried
+//     again with backoff (0.5 s doubling to 30 s) rather than left for the
+//     next plan, so a container always registers again.
+//   - Registration: Heron gives every packing plan of a topology the
+//     topology id as its id, so the id cannot tell plans apart. A stream
+//     manager registers with a digest of the plan it runs, and the topology
+//     manager writes the physical plan only once every container of its
+//     current plan registered running that plan (a container still on the
+//     previous plan, or restarted just before the change, registers again
+//     after adopting it). A registration overtaken by a later one of the
+//     same executor is refused rather than evicting it.
+//   - Controller texts: for activate of a running topology and deactivate
+//     of a paused one Heron answers 400 with an empty body; here the body
+//     says "Topology not in paused state" / "Topology not in running
+//     state" (Heron's log line). Heron's clients only test for 200 (the
+//     runtime manager checks the state in the physical plan first), so no
+//     client depends on the empty body, and heron-submit shows the text.
 //   - Shutdown: on SIGTERM every instance's process group gets SIGTERM, then
 //     SIGKILL after StopGrace (5 s, Heron's atexit delay), and every instance
 //     is reaped before the executor exits. Instance process-group leaders die

@@ -2,7 +2,6 @@ package executor
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -115,9 +114,24 @@ func (c *container) metricsOptions(shard int, publish func(*tmanagerpb.PublishMe
 		Whitelist: c.set.Whitelist, Publish: publish, Collect: collect, Sinks: sinks, Log: c.log}
 }
 
+// Bounds of the wait between attempts to start a container's runtime.
+const (
+	runtimeRetryMin = 500 * time.Millisecond
+	runtimeRetryMax = 30 * time.Second
+)
+
 // runContainer plays a container that holds instances: it follows the
-// packing plan and runs the container's runtime for the latest plan.
+// packing plan and runs the container's runtime for the latest plan. The
+// data port is bound once, here, and kept across plans (dataPort); a
+// runtime that cannot start is tried again, with backoff, until it starts
+// or another plan arrives, so the container always registers again.
 func (c *container) runContainer(ctx context.Context) error {
+	data, err := bindDataPort(c.a.ServerPort)
+	if err != nil {
+		return err
+	}
+	defer data.Close()
+	c.data = data
 	plans, err := c.watchPacking(ctx)
 	if err != nil {
 		return err
@@ -128,36 +142,49 @@ func (c *container) runContainer(ctx context.Context) error {
 			rt.stop()
 		}
 	}()
-	var fatal <-chan error
+	var (
+		fatal <-chan error
+		want  *systempb.PackingPlan // the plan to run; nil before the first
+		retry <-chan time.Time
+		wait  = runtimeRetryMin
+	)
+	start := func() {
+		if len(want.GetContainerPlans()) == 0 {
+			c.log.Info().Msg("packing plan has no containers; nothing to run")
+			return
+		}
+		var err error
+		if rt, err = c.startRuntime(ctx, want); err != nil {
+			c.log.Error().Err(err).Dur("retry_in", wait).Msg("cannot run this packing plan; trying again")
+			rt, retry = nil, time.After(wait)
+			wait = min(2*wait, runtimeRetryMax)
+			return
+		}
+		fatal = rt.errc
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case err := <-fatal:
 			return err
+		case <-retry:
+			retry = nil
+			start()
 		case pp, ok := <-plans:
 			if !ok {
 				return nil
 			}
-			if rt != nil && proto.Equal(rt.pack, pp) {
+			if want != nil && proto.Equal(want, pp) {
 				continue
 			}
+			want, retry, wait = pp, nil, runtimeRetryMin
 			if rt != nil {
 				c.log.Info().Str("packing_plan", pp.GetId()).Msg("packing plan changed; restarting the container's processes")
 				rt.stop()
 				rt, fatal = nil, nil
 			}
-			if len(pp.GetContainerPlans()) == 0 {
-				c.log.Info().Msg("packing plan has no containers; nothing to run")
-				continue
-			}
-			var err error
-			if rt, err = c.startRuntime(ctx, pp); err != nil {
-				c.log.Error().Err(err).Msg("cannot run this packing plan; waiting for another")
-				rt = nil
-				continue
-			}
-			fatal = rt.errc
+			start()
 		}
 	}
 }
@@ -170,14 +197,25 @@ type runtime struct {
 	errc   chan error
 	wg     sync.WaitGroup
 	m      *stmgr.Manager
+	// lease is the stream manager's use of the data port; served is
+	// closed once the stream manager stopped accepting on it.
+	lease  *portLease
+	served chan struct{}
 }
 
 func (r *runtime) stop() {
+	if r.lease != nil {
+		// Peers connecting from now on wait for the next runtime.
+		r.lease.Close()
+	}
 	if r.m != nil {
 		r.m.Shutdown()
 	}
 	r.cancel()
 	r.wg.Wait()
+	if r.served != nil {
+		<-r.served
+	}
 	if r.m != nil {
 		r.m.Close()
 	}
@@ -202,22 +240,18 @@ func (c *container) startRuntime(parent context.Context, pp *systempb.PackingPla
 		c.log.Info().Msg("this container is not in the packing plan; only the shell runs")
 		return rt, nil
 	}
-	dataLn, err := listenRetry(ctx, a.ServerPort, "data")
-	if err != nil {
-		cancel()
-		return nil, err
-	}
 	m, err := stmgr.New(stmgr.Config{Plan: plan, Container: shard, TopologyID: c.topo.GetId(), Log: c.log,
 		HighWater: c.set.HighWater, LowWater: c.set.LowWater, HardLimit: c.set.HardLimit})
 	if err != nil {
 		cancel()
-		dataLn.Close()
 		return nil, err
 	}
 	rt.m = m
 	m.Start()
+	rt.lease, rt.served = c.data.lease(), make(chan struct{})
 	go func() {
-		if err := m.Serve(dataLn); err != nil {
+		defer close(rt.served)
+		if err := m.Serve(rt.lease); err != nil {
 			c.log.Error().Err(err).Msg("data port failed")
 		}
 	}()
@@ -225,7 +259,8 @@ func (c *container) startRuntime(parent context.Context, pp *systempb.PackingPla
 	client := &tmanager.Client{Store: c.store, Topology: a.TopologyName, Log: c.log,
 		Reg: tmanager.Registration{StmgrID: stmgr.StmgrID(shard), TopologyID: c.topo.GetId(), Host: c.host,
 			DataPort: int32(a.ServerPort), LocalDataPort: int32(a.TmanagerControllerPort), ShellPort: int32(a.ShellPort),
-			Pid: int32(os.Getpid()), Cwd: c.dir, PackingPlanID: pp.GetId()},
+			Pid: int32(os.Getpid()), Cwd: c.dir, PackingPlanID: pp.GetId(), PackingPlanDigest: tmanager.PlanDigest(pp),
+			Session: c.session.Add(1)},
 		OnPlan: func(p *systempb.PhysicalPlan) {
 			addrs := map[int32]string{}
 			for _, s := range p.GetStmgrs() {
@@ -295,22 +330,4 @@ func (c *container) startRuntime(parent context.Context, pp *systempb.PackingPla
 	}()
 	c.log.Info().Str("packing_plan", pp.GetId()).Int("instances", len(mine.GetInstancePlans())).Msg("container running")
 	return rt, nil
-}
-
-// listenRetry listens on a port that a previous runtime of this executor
-// may have just released.
-func listenRetry(ctx context.Context, port int, what string) (net.Listener, error) {
-	var err error
-	for i := 0; i < 50; i++ {
-		var ln net.Listener
-		if ln, err = listen(port, what); err == nil {
-			return ln, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return nil, fmt.Errorf("%w", err)
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,6 +49,11 @@ type container struct {
 	nodes nodes.Client
 	topo  *apipb.Topology
 	stop  context.CancelFunc
+	// data is the data port of a container holding instances.
+	data *dataPort
+	// session numbers this executor's registrations with the topology
+	// manager, in order (tmanager.Registration.Session).
+	session atomic.Int64
 }
 
 // Run runs one container until ctx ends (SIGTERM) or a fatal error, then

@@ -166,7 +166,7 @@ func (p *peer) drop(bs []*batch) {
 }
 
 // Serve accepts the connections of peer stream managers on ln until the
-// manager closes.
+// manager closes or ln is closed (then it returns nil).
 func (m *Manager) Serve(ln net.Listener) error {
 	go func() {
 		<-m.ctx.Done()
@@ -175,7 +175,7 @@ func (m *Manager) Serve(ln net.Listener) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if m.ctx.Err() != nil {
+			if m.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
 			var ne net.Error

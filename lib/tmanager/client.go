@@ -19,6 +19,9 @@ import (
 	"github.com/heronkit/heronkit/lib/statemgr/nodes"
 )
 
+// registerTimeout bounds the wait for the answer to a registration.
+const registerTimeout = 30 * time.Second
+
 // Client is a container's link to the topology manager: it finds it through
 // the state manager, registers, receives physical plans and sends metrics.
 // It reconnects for as long as its context lives, following the location
@@ -68,6 +71,9 @@ func (c *Client) Run(ctx context.Context) error {
 	metrics := c.metricsChan()
 	watch, err := c.Store.Watch(ctx, statemgr.TManagers, c.Topology)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped as it started
+		}
 		return fmt.Errorf("watch the topology manager location of %s: %w", c.Topology, err)
 	}
 	go func() {
@@ -154,10 +160,14 @@ func (c *Client) session(ctx context.Context, loc *tmanagerpb.TManagerLocation, 
 	if err := writeMsg(w, msgRegister, b); err != nil {
 		return err
 	}
+	// A topology manager that accepted but never answers must not keep
+	// this container unregistered: give up and register again.
+	_ = conn.SetReadDeadline(time.Now().Add(registerTimeout))
 	typ, b, err := readMsg(r)
 	if err != nil {
 		return err
 	}
+	_ = conn.SetReadDeadline(time.Time{})
 	var ack registerAck
 	if typ != msgRegisterAck || json.Unmarshal(b, &ack) != nil {
 		return fmt.Errorf("topology manager at %s did not answer the registration", addr)

@@ -53,6 +53,7 @@ type TManager struct {
 	mu       sync.Mutex
 	topology *apipb.Topology
 	packing  *systempb.PackingPlan
+	digest   string // PlanDigest(packing)
 	stmgrs   map[string]*stmgrConn
 	pplan    *systempb.PhysicalPlan
 	written  []byte
@@ -234,7 +235,8 @@ func (t *TManager) setPacking(ctx context.Context, pp *systempb.PackingPlan) {
 		return
 	}
 	t.packing = pp
-	t.log.Info().Str("packing_plan", pp.GetId()).Int("containers", len(pp.GetContainerPlans())).Msg("packing plan")
+	t.digest = PlanDigest(pp)
+	t.log.Info().Str("packing_plan", pp.GetId()).Str("digest", t.digest).Int("containers", len(pp.GetContainerPlans())).Msg("packing plan")
 	t.rebuildLocked(ctx)
 }
 
@@ -267,11 +269,23 @@ func (t *TManager) serveStmgr(ctx context.Context, c net.Conn) {
 	}
 	t.mu.Lock()
 	if old := t.stmgrs[reg.StmgrID]; old != nil {
-		// The container restarted: the new registration wins.
+		if supersedes(old.reg, reg) {
+			// This registration was overtaken (its connection is
+			// already closed, or about to be): keep the newer one.
+			t.mu.Unlock()
+			reply(false, "a newer registration of "+reg.StmgrID+" exists")
+			return
+		}
+		// The container restarted, or moved to another plan: the new
+		// registration wins.
 		old.conn.Close()
 	}
 	t.stmgrs[reg.StmgrID] = sc
-	t.log.Info().Str("stmgr", reg.StmgrID).Str("host", reg.Host).Int32("data_port", reg.DataPort).Msg("stream manager registered")
+	ev := t.log.Info()
+	if !t.current(sc) {
+		ev = ev.Bool("previous_plan", true)
+	}
+	ev.Str("stmgr", reg.StmgrID).Str("host", reg.Host).Int32("data_port", reg.DataPort).Str("digest", reg.PackingPlanDigest).Msg("stream manager registered")
 	t.mu.Unlock()
 	reply(true, "")
 	sctx, cancel := context.WithCancel(ctx)
@@ -302,23 +316,41 @@ func (t *TManager) serveStmgr(ctx context.Context, c net.Conn) {
 	t.mu.Unlock()
 }
 
+// supersedes reports whether registration a, from the same executor
+// process as b, is the later of the two.
+func supersedes(a, b Registration) bool {
+	return a.Host == b.Host && a.Pid == b.Pid && a.Session != 0 && b.Session != 0 && a.Session > b.Session
+}
+
+// current reports whether a stream manager runs the topology manager's
+// packing plan. Plan ids cannot tell (Heron gives every plan of a topology
+// the topology id), so the digest decides when the container sent one.
+func (t *TManager) current(s *stmgrConn) bool {
+	if s == nil || t.packing == nil {
+		return false
+	}
+	if s.reg.PackingPlanDigest != "" {
+		return s.reg.PackingPlanDigest == t.digest
+	}
+	return s.reg.PackingPlanID == t.packing.GetId()
+}
+
 // complete reports whether every container of the packing plan has a
-// registered stream manager.
+// registered stream manager running that plan.
 func (t *TManager) complete() bool {
 	if t.packing == nil {
 		return false
 	}
 	for _, cp := range t.packing.GetContainerPlans() {
-		s := t.stmgrs["stmgr-"+strconv.Itoa(int(cp.GetId()))]
-		if s == nil || s.reg.PackingPlanID != t.packing.GetId() {
+		if !t.current(t.stmgrs["stmgr-"+strconv.Itoa(int(cp.GetId()))]) {
 			return false
 		}
 	}
 	return true
 }
 
-// Registrations reports registered and absent stream managers (the stats
-// port's /stmgrsregistrationsummary).
+// Registrations reports registered (connected, whatever plan they run)
+// and absent stream managers (the stats port's /stmgrsregistrationsummary).
 func (t *TManager) Registrations() (registered, absent []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

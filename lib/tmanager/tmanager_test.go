@@ -169,11 +169,15 @@ type container struct {
 
 func (e *env) register(id int32, pid int32, packingID string) *container {
 	e.t.Helper()
+	return e.registerAs(Registration{StmgrID: fmt.Sprintf("stmgr-%d", id), TopologyID: topoID, Host: "127.0.0.1",
+		DataPort: 7000 + id, LocalDataPort: 7100 + id, ShellPort: 7200 + id, Pid: pid,
+		Cwd: fmt.Sprintf("/sandbox/%d", id), PackingPlanID: packingID})
+}
+
+func (e *env) registerAs(reg Registration) *container {
+	e.t.Helper()
 	c := &container{done: make(chan struct{})}
-	c.client = &Client{Store: e.store, Topology: topoName, Log: zerolog.Nop(),
-		Reg: Registration{StmgrID: fmt.Sprintf("stmgr-%d", id), TopologyID: topoID, Host: "127.0.0.1",
-			DataPort: 7000 + id, LocalDataPort: 7100 + id, ShellPort: 7200 + id, Pid: pid,
-			Cwd: fmt.Sprintf("/sandbox/%d", id), PackingPlanID: packingID},
+	c.client = &Client{Store: e.store, Topology: topoName, Log: zerolog.Nop(), Reg: reg,
 		OnPlan: func(p *systempb.PhysicalPlan) {
 			c.mu.Lock()
 			c.plans = append(c.plans, p)
@@ -402,6 +406,100 @@ func TestPackingPlanChange(t *testing.T) {
 	if want := "[container_1_word_1 container_1_word_2 container_1_count_3 container_1_count_4]"; fmt.Sprint(ids) != want {
 		t.Errorf("instances %v, want %s", ids, want)
 	}
+}
+
+// As in Heron, every packing plan of a topology has the topology id as its
+// id: a container that registered for the previous plan does not count for
+// the new one (its digest differs) until it registers again running it.
+func TestPackingPlanChangeSameID(t *testing.T) {
+	a := packing(topoID, map[int32][]string{1: {"word:1:0", "count:3:0"}, 2: {"word:2:1", "count:4:1"}})
+	b := packing(topoID, map[int32][]string{1: {"word:1:0", "count:3:0"}, 2: {"word:2:1"}, 3: {"count:4:1"}})
+	e := newEnv(t, openStore(t, t.TempDir()), a)
+	reg := func(id, pid int32, pp *systempb.PackingPlan) *container {
+		return e.registerAs(Registration{StmgrID: fmt.Sprintf("stmgr-%d", id), TopologyID: topoID, Host: "127.0.0.1",
+			DataPort: 7000 + id, Pid: pid, PackingPlanID: pp.GetId(), PackingPlanDigest: PlanDigest(pp), Session: 1})
+	}
+	c1, c2 := reg(1, 101, a), reg(2, 102, a)
+	e.storedPlan("first plan", func(pp *systempb.PhysicalPlan) error { return nil })
+
+	e.setPacking(b)
+	reg(3, 103, b)
+	e.poll("stmgr-3 registered", func() error {
+		if r, absent := e.tm.Registrations(); len(r) != 3 {
+			return fmt.Errorf("registered %v, absent %v", r, absent)
+		}
+		return nil
+	})
+	// Containers 1 and 2 still run the previous plan: nothing is written.
+	if pp, _ := e.nodes.PhysicalPlan(e.ctx, topoName); len(pp.GetStmgrs()) != 2 {
+		t.Fatalf("physical plan rewritten while containers 1 and 2 ran the previous packing plan: %v", pp.GetStmgrs())
+	}
+	if code, _ := e.get("/get_current_physical_plan", topoID); code != 400 {
+		t.Errorf("/get_current_physical_plan during the change: %d, want 400", code)
+	}
+	c1.stop()
+	c2.stop()
+	reg(1, 101, b)
+	reg(2, 102, b)
+	e.storedPlan("plan for the new packing plan", func(pp *systempb.PhysicalPlan) error {
+		if len(pp.GetStmgrs()) != 3 || len(pp.GetInstances()) != 4 {
+			return fmt.Errorf("%d stream managers, %d instances", len(pp.GetStmgrs()), len(pp.GetInstances()))
+		}
+		return nil
+	})
+}
+
+// A registration that reaches the topology manager after the next one of
+// the same executor (its runtime restarted meanwhile) is refused and does
+// not evict the newer one.
+func TestOvertakenRegistrationRefused(t *testing.T) {
+	pack := packing(topoID, map[int32][]string{1: {"word:1:0", "word:2:1", "count:3:0", "count:4:1"}})
+	e := newEnv(t, openStore(t, t.TempDir()), pack)
+	newer := Registration{StmgrID: "stmgr-1", TopologyID: topoID, Host: "127.0.0.1", DataPort: 7001, Pid: 101,
+		PackingPlanID: topoID, PackingPlanDigest: PlanDigest(pack), Session: 2}
+	c := e.registerAs(newer)
+	e.storedPlan("plan", func(pp *systempb.PhysicalPlan) error { return nil })
+	e.poll("stmgr-1 receives the plan", func() error {
+		if c.last() == nil {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+
+	older := newer
+	older.Session = 1
+	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", e.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	b, _ := json.Marshal(older)
+	w, r := bufio.NewWriter(conn), bufio.NewReader(conn)
+	if err := writeMsg(w, msgRegister, b); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	typ, ack, err := readMsg(r)
+	var a registerAck
+	if err != nil || typ != msgRegisterAck || json.Unmarshal(ack, &a) != nil || a.OK || !strings.Contains(a.Message, "newer registration") {
+		t.Fatalf("overtaken registration: answer %d %s (%v), want a refusal", typ, ack, err)
+	}
+	// The newer registration still holds: a runtime config change reaches
+	// it over its connection.
+	c.mu.Lock()
+	n := len(c.plans)
+	c.mu.Unlock()
+	if code, body := e.get("/runtime_config/update", topoID, "runtime-config", "k:v"); code != 200 {
+		t.Fatalf("runtime config: %d %q", code, body)
+	}
+	e.poll("stmgr-1 receives the new plan", func() error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.plans) <= n {
+			return errors.New("not yet")
+		}
+		return nil
+	})
 }
 
 // Registrations of another topology or with a bad id are refused.

@@ -2,9 +2,15 @@ package tmanager
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"io"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/heronkit/heronkit/lib/proto/systempb"
 )
 
 // The connection between a container's stream manager and the topology
@@ -66,9 +72,31 @@ type Registration struct {
 	ShellPort     int32  `json:"shell_port"`
 	Pid           int32  `json:"pid"`
 	Cwd           string `json:"cwd"`
-	// PackingPlanID is the plan the container runs; a mismatch means one
-	// side has not seen the latest plan yet.
+	// PackingPlanID is the id of the plan the container runs. Heron gives
+	// every plan of a topology the topology's id, so it cannot tell plans
+	// apart: PackingPlanDigest does.
 	PackingPlanID string `json:"packing_plan_id"`
+	// PackingPlanDigest is PlanDigest of the plan the container runs. The
+	// topology manager counts a container as registered only when it runs
+	// the topology manager's current plan; a container still on an older
+	// plan registers again once it has restarted on the new one.
+	PackingPlanDigest string `json:"packing_plan_digest,omitempty"`
+	// Session orders the registrations of one executor process (Host and
+	// Pid): each runtime it starts uses a larger value, so a registration
+	// that reaches the topology manager after its successor's is refused
+	// instead of evicting it.
+	Session int64 `json:"session,omitempty"`
+}
+
+// PlanDigest identifies the content of a packing plan: equal plans give
+// equal digests whoever decoded them.
+func PlanDigest(pp *systempb.PackingPlan) string {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(pp)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12])
 }
 
 type registerAck struct {
