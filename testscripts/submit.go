@@ -4,10 +4,11 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/heronkit/heronkit/lib/binaries"
 	"github.com/heronkit/heronkit/lib/pkgtar"
 	"github.com/heronkit/heronkit/lib/statemgr/nodes"
+	"github.com/heronkit/heronkit/lib/testserver"
 	"github.com/heronkit/heronkit/lib/topology"
 )
 
@@ -49,13 +51,20 @@ func cmdMkDefn(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: mkdefn YAML OUT.defn")
 	}
-	def, err := topology.Load(ts.MkAbs(args[0]))
+	_, b := compileDefn(ts, args[0])
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
+}
+
+// compileDefn loads and compiles a topology YAML, and returns it with its
+// <name>.defn bytes.
+func compileDefn(ts *testscript.TestScript, yaml string) (*topology.Definition, []byte) {
+	def, err := topology.Load(ts.MkAbs(yaml))
 	ts.Check(err)
 	top, err := def.Compile(topology.CompileOptions{})
 	ts.Check(err)
 	b, err := nodes.Marshal(top)
 	ts.Check(err)
-	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
+	return def, b
 }
 
 // cmdMkYAMLPkg builds a topology package from a folder and a YAML topology:
@@ -65,13 +74,8 @@ func cmdMkYAMLPkg(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: mkyamlpkg YAML OUT.tar.gz")
 	}
-	def, err := topology.Load(ts.MkAbs(args[0]))
-	ts.Check(err)
-	top, err := def.Compile(topology.CompileOptions{})
-	ts.Check(err)
-	b, err := nodes.Marshal(top)
-	ts.Check(err)
-	_, err = pkgtar.BuildFile(ts.MkAbs(args[1]), pkgtar.Contents{TopologyDir: def.Dir, DefnName: def.Name + ".defn", Defn: b, Override: []byte("{}\n")}, pkgtar.Limits{})
+	def, b := compileDefn(ts, args[0])
+	_, err := pkgtar.BuildFile(ts.MkAbs(args[1]), pkgtar.Contents{TopologyDir: def.Dir, DefnName: def.Name + ".defn", Defn: b, Override: []byte("{}\n")}, pkgtar.Limits{})
 	ts.Check(err)
 }
 
@@ -116,35 +120,17 @@ func cmdNoProcs(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		left := procsIn(dir)
+		left := testserver.ProcsUnder(dir)
 		if len(left) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("processes still run in %s:\n%s", dir, strings.Join(left, "\n"))
+			var lines []string
+			for _, pid := range slices.Sorted(maps.Keys(left)) {
+				lines = append(lines, fmt.Sprintf("%d %s", pid, left[pid]))
+			}
+			ts.Fatalf("processes still run in %s:\n%s", dir, strings.Join(lines, "\n"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func procsIn(dir string) []string {
-	ents, _ := os.ReadDir("/proc")
-	var out []string
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
-		if err != nil || (cwd != dir && !strings.HasPrefix(cwd, dir+"/")) {
-			continue
-		}
-		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X') {
-			continue // exited, waiting to be reaped
-		}
-		cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		out = append(out, fmt.Sprintf("%d %s", pid, strings.ReplaceAll(string(cmd), "\x00", " ")))
-	}
-	return out
 }

@@ -1,4 +1,4 @@
-package apiserver
+package apiserver_test
 
 import (
 	"bytes"
@@ -20,59 +20,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
+	"github.com/heronkit/heronkit/lib/apiserver"
+	"github.com/heronkit/heronkit/lib/apiserver/apiservertest"
 	"github.com/heronkit/heronkit/lib/pkgtar"
 	"github.com/heronkit/heronkit/lib/serviceclient"
 	"github.com/heronkit/heronkit/lib/uploader"
 )
-
-// testServer starts a real server on 127.0.0.1 with a minimal cluster
-// folder and returns its base URL. It is stopped at cleanup.
-func testServer(t testing.TB, opts Options) (*Server, string) {
-	t.Helper()
-	if opts.ConfigDir == "" {
-		opts.ConfigDir = t.TempDir()
-		writeFile(t, filepath.Join(opts.ConfigDir, "statemgr.yaml"),
-			"heron.class.state.manager: org.apache.heron.statemgr.localfs.LocalFileSystemStateManager\n"+
-				"heron.statemgr.connection.string: LOCALMODE\n"+
-				"heron.statemgr.root.path: "+filepath.Join(t.TempDir(), "state")+"\n")
-	}
-	if _, err := os.Stat(filepath.Join(opts.ConfigDir, "packing.yaml")); err != nil {
-		writeFile(t, filepath.Join(opts.ConfigDir, "packing.yaml"), "heron.class.packing.algorithm: org.apache.heron.packing.roundrobin.RoundRobinPacking\n")
-	}
-	if opts.Cluster == "" {
-		opts.Cluster = "local"
-	}
-	if opts.UploadDir == "" {
-		opts.UploadDir = filepath.Join(t.TempDir(), "files")
-	}
-	opts.Addr = "127.0.0.1:0"
-	opts.DownloadHostname = "127.0.0.1"
-	opts.Log = zerolog.New(io.Discard)
-	if testing.Verbose() {
-		opts.Log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr})
-	}
-	s, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := s.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		s.Close()
-	})
-	return s, "http://" + ln.Addr().String()
-}
 
 func writeFile(t testing.TB, path, content string) {
 	t.Helper()
@@ -85,7 +38,7 @@ func writeFile(t testing.TB, path, content string) {
 }
 
 // storedFiles lists the store's directory, partial uploads included.
-func storedFiles(t testing.TB, s *Server) []string {
+func storedFiles(t testing.TB, s *apiserver.Server) []string {
 	t.Helper()
 	entries, err := os.ReadDir(s.Files().Dir())
 	if err != nil {
@@ -139,7 +92,7 @@ func get(t testing.TB, url string) (int, string) {
 }
 
 func TestUploadAndDownload(t *testing.T) {
-	s, base := testServer(t, Options{})
+	s, base := apiservertest.Start(t, apiserver.Options{})
 	body, ct := multipartBody(t, "file", "topology.tar.gz", []byte("package bytes"))
 	code, uri := post(t, base+"/api/v1/file/upload", body, ct)
 	if code != 200 {
@@ -168,7 +121,7 @@ func TestUploadAndDownload(t *testing.T) {
 }
 
 func TestUploadRefusals(t *testing.T) {
-	s, base := testServer(t, Options{MaxUploadBytes: 1 << 20})
+	s, base := apiservertest.Start(t, apiserver.Options{MaxUploadBytes: 1 << 20})
 	up := base + "/api/v1/file/upload"
 
 	// No part named file.
@@ -213,7 +166,7 @@ func TestUploadRefusals(t *testing.T) {
 }
 
 func TestDownloadCannotEscape(t *testing.T) {
-	s, base := testServer(t, Options{})
+	s, base := apiservertest.Start(t, apiserver.Options{})
 	secret := filepath.Join(filepath.Dir(s.Files().Dir()), "secret")
 	writeFile(t, secret, "secret")
 	if err := os.Symlink(secret, filepath.Join(s.Files().Dir(), "link")); err != nil {
@@ -247,7 +200,7 @@ func TestCoreDownload(t *testing.T) {
 	if _, err := pkgtar.BuildFile(core, pkgtar.Contents{TopologyDir: src}, pkgtar.Limits{}); err != nil {
 		t.Fatal(err)
 	}
-	_, base := testServer(t, Options{CorePackagePath: core})
+	_, base := apiservertest.Start(t, apiserver.Options{CorePackagePath: core})
 	dest := t.TempDir()
 	entries, err := uploader.Fetch(context.Background(), base+"/api/v1/file/download/core", dest, pkgtar.Limits{})
 	if err != nil {
@@ -256,14 +209,14 @@ func TestCoreDownload(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dest, "bin", "heron-executor")); err != nil || string(b) != "#!/bin/sh\n" {
 		t.Fatalf("unpacked core: %q %v (entries %v)", b, err, pkgtar.Names(entries))
 	}
-	_, base2 := testServer(t, Options{})
+	_, base2 := apiservertest.Start(t, apiserver.Options{})
 	if code, body := get(t, base2+"/api/v1/file/download/core"); code != 500 || !strings.Contains(body, "--heron-core-package-path") {
 		t.Fatalf("core unset: %d %q", code, body)
 	}
 }
 
 func TestTokenGuardsMutatingEndpoints(t *testing.T) {
-	s, base := testServer(t, Options{Token: "s3cret"})
+	s, base := apiservertest.Start(t, apiserver.Options{Token: "s3cret"})
 	body, ct := multipartBody(t, "file", "f", []byte("x"))
 	if code, msg := post(t, base+"/api/v1/file/upload", body, ct); code != 401 || !strings.Contains(msg, "missing bearer token") {
 		t.Errorf("no token: %d %s", code, msg)
@@ -291,7 +244,7 @@ func TestTokenGuardsMutatingEndpoints(t *testing.T) {
 }
 
 func TestConcurrentUploadsLandIntact(t *testing.T) {
-	_, base := testServer(t, Options{})
+	_, base := apiservertest.Start(t, apiserver.Options{})
 	const n = 100
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -363,7 +316,7 @@ func rss(t testing.TB) int64 {
 // limit is 256 MiB: the server must stream to disk, stop at the limit, keep
 // nothing, and its memory must not grow with the body.
 func TestOversizedUploadMemoryStaysFlat(t *testing.T) {
-	s, base := testServer(t, Options{MaxUploadBytes: 256 << 20})
+	s, base := apiservertest.Start(t, apiserver.Options{MaxUploadBytes: 256 << 20})
 	runtime.GC()
 	before := rss(t)
 	var peak int64
@@ -403,29 +356,8 @@ func TestOversizedUploadMemoryStaysFlat(t *testing.T) {
 	}
 }
 
-func TestSafeBaseName(t *testing.T) {
-	for in, want := range map[string]string{
-		"topology.tar.gz":                    "topology.tar.gz",
-		"../../etc/passwd":                   "passwd",
-		`C:\x\y.jar`:                         "y.jar",
-		"..":                                 "file",
-		"":                                   "file",
-		".bashrc":                            "bashrc",
-		"a b;c$(d).tar":                      "a_b_c__d_.tar",
-		"..\x00..":                           "_..",
-		strings.Repeat("x", 300) + ".tar.gz": strings.Repeat("x", 93) + ".tar.gz",
-	} {
-		if got := SafeBaseName(in); got != want {
-			t.Errorf("SafeBaseName(%q) = %q, want %q", in, got, want)
-		}
-		if !ValidName(newID() + "-" + SafeBaseName(in)) {
-			t.Errorf("%q: stored name not valid", in)
-		}
-	}
-}
-
 func TestUnknownPathsAndVersion(t *testing.T) {
-	_, base := testServer(t, Options{})
+	_, base := apiservertest.Start(t, apiserver.Options{})
 	code, body := get(t, base+"/api/v1/nothing/here")
 	var nf map[string][]string
 	if code != 404 || json.Unmarshal([]byte(body), &nf) != nil || len(nf["paths"]) != 3 {
@@ -449,12 +381,12 @@ func TestUnknownPathsAndVersion(t *testing.T) {
 
 func TestParseSize(t *testing.T) {
 	for in, want := range map[string]int64{"10": 10, "1KiB": 1024, "2M": 2 << 20, "1GiB": 1 << 30, "3 gb": 3 << 30} {
-		if got, err := ParseSize(in); err != nil || got != want {
+		if got, err := apiserver.ParseSize(in); err != nil || got != want {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"", "x", "-1", "1PB", "99999999999T"} {
-		if _, err := ParseSize(bad); err == nil {
+		if _, err := apiserver.ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q) accepted", bad)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/heronkit/heronkit/lib/config"
+	"github.com/heronkit/heronkit/lib/serviceclient"
 )
 
 // Target names one topology, as Heron's /topologies/{cluster}/{role}/{env}/{name} paths do.
@@ -53,18 +54,8 @@ type UpdateJob struct {
 }
 
 // TopologyInfo is one topology and its state, for the listing Heron lacks.
-type TopologyInfo struct {
-	Name           string `json:"name"`
-	ID             string `json:"id,omitempty"`
-	Cluster        string `json:"cluster,omitempty"`
-	Role           string `json:"role,omitempty"`
-	Environment    string `json:"environment,omitempty"`
-	State          string `json:"state,omitempty"`
-	SubmissionTime int64  `json:"submission_time,omitempty"`
-	SubmissionUser string `json:"submission_user,omitempty"`
-	// Extra carries whatever else the lifecycle library reports.
-	Extra map[string]any `json:"extra,omitempty"`
-}
+// Its JSON is the wire shape the client reads, so both share one type.
+type TopologyInfo = serviceclient.Topology
 
 // Lifecycle runs the topology commands for the server. The default is the
 // lifecycle library heron-submit runs (lib/submit), in-process, with the

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -15,11 +14,9 @@ import (
 
 	"github.com/heronkit/heronkit/lib/config"
 	"github.com/heronkit/heronkit/lib/exitcode"
-	"github.com/heronkit/heronkit/lib/packing"
 	"github.com/heronkit/heronkit/lib/pkgtar"
 	"github.com/heronkit/heronkit/lib/proto/apipb"
-	"github.com/heronkit/heronkit/lib/statemgr/nodes"
-	"github.com/heronkit/heronkit/lib/topology"
+	"github.com/heronkit/heronkit/lib/submit"
 )
 
 // isArchive reports whether a topology file is a folder sent as a gzipped
@@ -49,7 +46,10 @@ func (s *Server) prepareSubmit(job *SubmitJob, form *submitForm) error {
 		return exitcode.Errorf(exitcode.DataErr, "the form names topology %s but the definition holds %s",
 			quote(job.Name), quote(top.GetName()))
 	}
-	if defn, err = s.finishDefn(job, &top); err != nil {
+	// As a Heron client does before packaging: the team keys, and
+	// topology.stmgrs from the cluster's packing, so the packaged .defn
+	// matches the plan that the submit writes.
+	if defn, err = submit.FinishDefinition(job.Config, &top, job.Role, job.Environ); err != nil {
 		return err
 	}
 	lim := pkgtar.Limits{MaxBytes: s.opts.MaxUploadBytes}
@@ -115,40 +115,6 @@ func (s *Server) prepareSubmit(job *SubmitJob, form *submitForm) error {
 		return err
 	}
 	return nil
-}
-
-// finishDefn does to the definition what a Heron client does before it
-// packages one: role and environ copied into topology.team.name and
-// .environment when absent, and topology.stmgrs set to the container count
-// the cluster's packing gives, so the packaged .defn matches the plan that
-// the submit writes.
-func (s *Server) finishDefn(job *SubmitJob, top *apipb.Topology) ([]byte, error) {
-	if _, ok := topology.ConfigValue(top, "topology.team.name"); !ok {
-		topology.SetConfig(top, "topology.team.name", job.Role)
-	}
-	if _, ok := topology.ConfigValue(top, "topology.team.environment"); !ok {
-		topology.SetConfig(top, "topology.team.environment", job.Environ)
-	}
-	algo, err := job.Config.ClassName(config.KeyPackingClass)
-	if err != nil {
-		return nil, exitcode.Wrap(exitcode.Config, err)
-	}
-	popts, err := packing.OptionsFrom(job.Config)
-	if err != nil {
-		return nil, err
-	}
-	p, err := packing.New(algo, popts)
-	if err != nil {
-		return nil, err
-	}
-	plan, err := p.Pack(top)
-	if err != nil {
-		return nil, err
-	}
-	if n, err := packing.NumContainers(top); err == nil && n != len(plan.Containers) {
-		topology.SetConfig(top, packing.KeyStmgrs, strconv.Itoa(len(plan.Containers)))
-	}
-	return nodes.Marshal(top)
 }
 
 // overrides are the server's -D properties with a submit's fields laid

@@ -1,4 +1,4 @@
-package apiserver
+package apiserver_test
 
 import (
 	"archive/tar"
@@ -19,6 +19,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/heronkit/heronkit/lib/apiserver"
+	"github.com/heronkit/heronkit/lib/apiserver/apiservertest"
 	"github.com/heronkit/heronkit/lib/config"
 	"github.com/heronkit/heronkit/lib/exitcode"
 	"github.com/heronkit/heronkit/lib/pkgtar"
@@ -31,13 +33,13 @@ import (
 type recorder struct {
 	mu      sync.Mutex
 	calls   []string
-	job     *SubmitJob
+	job     *apiserver.SubmitJob
 	pkg     []pkgtar.Entry
 	pkgDir  string
-	update  *UpdateJob
+	update  *apiserver.UpdateJob
 	restart int
 	err     error
-	list    []TopologyInfo
+	list    []apiserver.TopologyInfo
 }
 
 func (r *recorder) record(call string) error {
@@ -47,7 +49,7 @@ func (r *recorder) record(call string) error {
 	return r.err
 }
 
-func (r *recorder) Submit(ctx context.Context, job *SubmitJob) (any, error) {
+func (r *recorder) Submit(ctx context.Context, job *apiserver.SubmitJob) (any, error) {
 	r.job = job
 	// Unpack the package now: the server removes it after the call.
 	r.pkgDir, _ = os.MkdirTemp("", "recorded-pkg-")
@@ -57,24 +59,24 @@ func (r *recorder) Submit(ctx context.Context, job *SubmitJob) (any, error) {
 	}
 	return nil, r.record("submit")
 }
-func (r *recorder) Kill(_ context.Context, _ *config.Config, t Target) error {
+func (r *recorder) Kill(_ context.Context, _ *config.Config, t apiserver.Target) error {
 	return r.record("kill " + t.Name)
 }
-func (r *recorder) Activate(_ context.Context, _ *config.Config, t Target) error {
+func (r *recorder) Activate(_ context.Context, _ *config.Config, t apiserver.Target) error {
 	return r.record("activate " + t.Name)
 }
-func (r *recorder) Deactivate(_ context.Context, _ *config.Config, t Target) error {
+func (r *recorder) Deactivate(_ context.Context, _ *config.Config, t apiserver.Target) error {
 	return r.record("deactivate " + t.Name)
 }
-func (r *recorder) Restart(_ context.Context, _ *config.Config, t Target, c int) error {
+func (r *recorder) Restart(_ context.Context, _ *config.Config, t apiserver.Target, c int) error {
 	r.restart = c
 	return r.record("restart " + t.Name)
 }
-func (r *recorder) Update(_ context.Context, u *UpdateJob) (any, error) {
+func (r *recorder) Update(_ context.Context, u *apiserver.UpdateJob) (any, error) {
 	r.update = u
 	return "plan", r.record("update " + u.Name)
 }
-func (r *recorder) List(context.Context, *config.Config) ([]TopologyInfo, error) {
+func (r *recorder) List(context.Context, *config.Config) ([]apiserver.TopologyInfo, error) {
 	return r.list, r.record("list")
 }
 
@@ -157,7 +159,8 @@ func TestSubmitPreparesHeronPackage(t *testing.T) {
 	conf := t.TempDir()
 	writeFile(t, filepath.Join(conf, "statemgr.yaml"), "# the state manager\nheron.statemgr.connection.string: LOCALMODE\nheron.statemgr.root.path: /old\n")
 	writeFile(t, filepath.Join(conf, "client.yaml"), "heron.package.use_core_uri: false\n")
-	_, base := testServer(t, Options{Lifecycle: rec, ConfigDir: conf,
+	writeFile(t, filepath.Join(conf, "packing.yaml"), "heron.class.packing.algorithm: org.apache.heron.packing.roundrobin.RoundRobinPacking\n")
+	_, base := apiservertest.Start(t, apiserver.Options{Lifecycle: rec, ConfigDir: conf,
 		Properties: []string{"heron.statemgr.root.path=/from-D", "a.b=1"}})
 	body, ct := form(t, submitParts(t, "WordCount", part{field: "topology.debug", data: []byte("True")})...)
 	code, resp := post(t, base+"/api/v1/topologies", body, ct)
@@ -199,7 +202,7 @@ func TestSubmitPreparesHeronPackage(t *testing.T) {
 
 func TestSubmitDryRun(t *testing.T) {
 	rec := &recorder{}
-	_, base := testServer(t, Options{Lifecycle: rec})
+	_, base := apiservertest.Start(t, apiserver.Options{Lifecycle: rec})
 	body, ct := form(t, submitParts(t, "T", part{field: "dry_run", data: []byte("True")})...)
 	code, resp := post(t, base+"/api/v1/topologies", body, ct)
 	if code != 200 || resp != `{"response":{"would":"launch"}}` {
@@ -211,7 +214,7 @@ func TestSubmitDryRun(t *testing.T) {
 func TestSubmitRefusals(t *testing.T) {
 	tmp := emptyTemp(t)
 	rec := &recorder{}
-	_, base := testServer(t, Options{Lifecycle: rec, MaxUploadBytes: 1 << 20})
+	_, base := apiservertest.Start(t, apiserver.Options{Lifecycle: rec, MaxUploadBytes: 1 << 20})
 	url := base + "/api/v1/topologies"
 	check := func(name string, wantCode int, wantBody string, parts ...part) {
 		t.Helper()
@@ -258,7 +261,7 @@ func pkgArchiveWithEscape(t testing.TB) []byte {
 
 func TestRuntimeCommands(t *testing.T) {
 	rec := &recorder{}
-	_, base := testServer(t, Options{Lifecycle: rec})
+	_, base := apiservertest.Start(t, apiserver.Options{Lifecycle: rec})
 	topo := base + "/api/v1/topologies/local/ads/prod/T"
 	for _, c := range []struct{ method, path, want string }{
 		{"POST", "/activate", `{"message":"T activated"}`},
@@ -316,14 +319,14 @@ func TestRuntimeCommands(t *testing.T) {
 }
 
 func TestListAndGet(t *testing.T) {
-	rec := &recorder{list: []TopologyInfo{
+	rec := &recorder{list: []apiserver.TopologyInfo{
 		{Name: "A", Cluster: "local", Role: "ads", Environment: "prod", State: "RUNNING"},
 		{Name: "B", Cluster: "local", Role: "web", Environment: "default", State: "PAUSED"},
 	}}
-	_, base := testServer(t, Options{Lifecycle: rec})
+	_, base := apiservertest.Start(t, apiserver.Options{Lifecycle: rec})
 	code, body := get(t, base+"/api/v1/topologies?state=paused")
 	var out struct {
-		Topologies []TopologyInfo `json:"topologies"`
+		Topologies []apiserver.TopologyInfo `json:"topologies"`
 	}
 	if code != 200 || json.Unmarshal([]byte(body), &out) != nil || len(out.Topologies) != 1 || out.Topologies[0].Name != "B" {
 		t.Errorf("list: %d %s", code, body)

@@ -301,17 +301,20 @@ func (c *Client) Update(ctx context.Context, t Target, u UpdateRequest) (*Update
 	return &out, nil
 }
 
-// Topology is one entry of the server's topology listing.
+// Topology is one entry of the server's topology listing (GET
+// /api/v1/topologies); heron-apiserver answers with this very type.
 type Topology struct {
-	Name           string         `json:"name"`
-	ID             string         `json:"id,omitempty"`
-	Cluster        string         `json:"cluster,omitempty"`
-	Role           string         `json:"role,omitempty"`
-	Environment    string         `json:"environment,omitempty"`
-	State          string         `json:"state,omitempty"`
-	SubmissionTime int64          `json:"submission_time,omitempty"`
-	SubmissionUser string         `json:"submission_user,omitempty"`
-	Extra          map[string]any `json:"extra,omitempty"`
+	Name           string `json:"name"`
+	ID             string `json:"id,omitempty"`
+	Cluster        string `json:"cluster,omitempty"`
+	Role           string `json:"role,omitempty"`
+	Environment    string `json:"environment,omitempty"`
+	State          string `json:"state,omitempty"`
+	SubmissionTime int64  `json:"submission_time,omitempty"`
+	SubmissionUser string `json:"submission_user,omitempty"`
+	// Extra carries whatever else the lifecycle library reports
+	// (containers, instances).
+	Extra map[string]any `json:"extra,omitempty"`
 }
 
 // ListFilter narrows List; empty fields match everything.

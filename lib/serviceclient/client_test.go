@@ -2,17 +2,16 @@ package serviceclient_test
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/heronkit/heronkit/lib/apiserver"
+	"github.com/heronkit/heronkit/lib/apiserver/apiservertest"
 	"github.com/heronkit/heronkit/lib/config"
 	"github.com/heronkit/heronkit/lib/exitcode"
 	"github.com/heronkit/heronkit/lib/pkgtar"
@@ -71,24 +70,9 @@ func (l *lifecycle) List(context.Context, *config.Config) ([]apiserver.TopologyI
 
 func start(t *testing.T, token string) (*lifecycle, string) {
 	t.Helper()
-	conf := t.TempDir()
-	os.WriteFile(filepath.Join(conf, "statemgr.yaml"), []byte("heron.statemgr.connection.string: LOCALMODE\n"), 0o644)
-	os.WriteFile(filepath.Join(conf, "packing.yaml"), []byte("heron.class.packing.algorithm: roundrobin\n"), 0o644)
 	l := &lifecycle{}
-	s, err := apiserver.New(apiserver.Options{Cluster: "local", ConfigDir: conf, Addr: "127.0.0.1:0",
-		UploadDir: t.TempDir(), Token: token, Lifecycle: l, Log: zerolog.New(io.Discard)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := s.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done; s.Close() })
-	return l, "http://" + ln.Addr().String()
+	_, base := apiservertest.Start(t, apiserver.Options{Token: token, Lifecycle: l})
+	return l, base
 }
 
 func topology(t *testing.T) (defnPath, dir string) {

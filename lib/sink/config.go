@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/heronkit/heronkit/lib/config"
@@ -144,6 +146,59 @@ func (c *Config) RequiredInt(key string) (int64, error) {
 		return 0, c.required(key)
 	}
 	return c.Int(key, 0)
+}
+
+// TCPAddress reads the host and port keys of a sink that connects to a
+// server, as host:port. An empty defHost or a zero defPort makes that key
+// required (Heron's "Require: <key>").
+func (c *Config) TCPAddress(hostKey, defHost, portKey string, defPort int64) (string, error) {
+	var host string
+	var err error
+	if defHost == "" {
+		host, err = c.RequiredString(hostKey)
+	} else {
+		host, err = c.String(hostKey, defHost)
+	}
+	if err != nil {
+		return "", err
+	}
+	var port int
+	if defPort == 0 {
+		port, err = c.RequiredPort(portKey)
+	} else {
+		port, err = c.Port(portKey, defPort)
+	}
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port)), nil
+}
+
+// Port is Int for a TCP port key: def when absent, refused unless 1-65535.
+func (c *Config) Port(key string, def int64) (int, error) {
+	n, err := c.Int(key, def)
+	if err != nil {
+		return 0, err
+	}
+	return c.CheckPort(key, n)
+}
+
+// RequiredPort is Port for a key Heron requires.
+func (c *Config) RequiredPort(key string) (int, error) {
+	n, err := c.RequiredInt(key)
+	if err != nil {
+		return 0, err
+	}
+	return c.CheckPort(key, n)
+}
+
+// CheckPort refuses a port key's value outside 1-65535, for sinks that
+// find their port some other way too (a port file).
+func (c *Config) CheckPort(key string, n int64) (int, error) {
+	if n <= 0 || n > 65535 {
+		return 0, fmt.Errorf("sink %s: %s %d is not a TCP port", c.ID, key, n)
+	}
+	return int(n), nil
 }
 
 // PositiveMs returns a millisecond key that must be > 0, or def.

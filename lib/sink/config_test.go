@@ -157,3 +157,32 @@ func TestLenientValues(t *testing.T) {
 		t.Errorf("required: %v", err)
 	}
 }
+
+func TestPorts(t *testing.T) {
+	c := NewConfig("s")
+	if p, err := c.Port("port", 1463); err != nil || p != 1463 {
+		t.Errorf("default port: %d %v", p, err)
+	}
+	if _, err := c.RequiredPort("port"); err == nil || !strings.Contains(err.Error(), "Require: port") {
+		t.Errorf("missing required port: %v", err)
+	}
+	for _, bad := range []int64{0, -1, 65536} {
+		c.Set("port", bad)
+		if _, err := c.RequiredPort("port"); err == nil || !strings.Contains(err.Error(), "is not a TCP port") {
+			t.Errorf("port %d: %v", bad, err)
+		}
+	}
+	c.Set("port", 65535)
+	if p, err := c.Port("port", 1); err != nil || p != 65535 {
+		t.Errorf("port 65535: %d %v", p, err)
+	}
+	if a, err := c.TCPAddress("host", "127.0.0.1", "port", 1); err != nil || a != "127.0.0.1:65535" {
+		t.Errorf("address with a default host: %q %v", a, err)
+	}
+	if _, err := c.TCPAddress("host", "", "port", 0); err == nil || !strings.Contains(err.Error(), "Require: host") {
+		t.Errorf("missing required host: %v", err)
+	}
+	if a, err := c.TCPAddress("host", "localhost", "other", 1463); err != nil || a != "localhost:1463" {
+		t.Errorf("address from defaults: %q %v", a, err)
+	}
+}

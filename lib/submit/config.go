@@ -29,8 +29,10 @@
 // home> is the parent of the config path. Every <tmp>/*.defn the program
 // writes is launched. The program must bring Heron's API itself (the jar's
 // own dependencies or lib/third_party): this toolkit ships no Heron jars.
-// Tests run this path with a stand-in java script (testscripts/
-// heron-submit-dryrun.txtar); no Heron API jar can be had where they run.
+// heron-submit --service-url runs the program the same way (BinaryTopologies)
+// and sends what it writes to the API server. Tests run this path with a
+// stand-in java script (testscripts/heron-submit-dryrun.txtar,
+// heron-apiserver-submit.txtar); no Heron API jar can be had where they run.
 package submit
 
 import (

@@ -112,44 +112,24 @@ func Submit(ctx context.Context, opts Options, req SubmitRequest) (*SubmitResult
 		if err := checkBinary(file); err != nil {
 			return nil, err
 		}
-		defns := []string{req.Defn}
-		if req.Defn == "" {
-			if defns, err = runTopologyProgram(ctx, opts, req, file, tmp, state, cluster, role, environ); err != nil {
-				return nil, err
-			}
+		prog := TopologyProgram{File: file, ClassName: req.ClassName, Args: req.Args, JVMProperties: req.JVMProperties,
+			State: state, Cluster: cluster, Role: role, Environ: environ, SubmitUser: req.SubmitUser, ConfigPath: req.ConfigPath}
+		tops, err := BinaryTopologies(ctx, opts, prog, req.Defn, tmp)
+		if err != nil {
+			return nil, err
 		}
-		for _, d := range defns {
-			data, err := os.ReadFile(d)
-			if err != nil {
-				return nil, exitcode.Errorf(exitcode.NotFound, "topology definition %s: %v", d, err)
-			}
-			top, err := topology.ReadDefn(d, data)
-			if err != nil {
-				return nil, err
-			}
-			top.State = state.Enum()
+		for _, top := range tops {
 			units = append(units, unit{top: top, binary: file, bin: filepath.Base(file)})
 		}
 	}
 
 	for i, u := range units {
 		top := u.top
-		// Heron's submitter copies role and environ into the topology config.
-		if _, ok := topology.ConfigValue(top, "topology.team.name"); !ok {
-			topology.SetConfig(top, "topology.team.name", role)
-		}
-		if _, ok := topology.ConfigValue(top, "topology.team.environment"); !ok {
-			topology.SetConfig(top, "topology.team.environment", environ)
-		}
 		cfg, err := LoadConfig(req.Target, top.GetName(), top.GetId())
 		if err != nil {
 			return nil, err
 		}
-		// Pack first so the packaged .defn carries the final topology.stmgrs.
-		if _, err := pack(cfg, top); err != nil {
-			return nil, err
-		}
-		defn, err := nodes.Marshal(top)
+		defn, err := FinishDefinition(cfg, top, role, environ)
 		if err != nil {
 			return nil, err
 		}
@@ -183,6 +163,31 @@ func Submit(ctx context.Context, opts Options, req SubmitRequest) (*SubmitResult
 		out.Topologies = append(out.Topologies, *res)
 	}
 	return out, nil
+}
+
+// SetTeam copies role and environ into topology.team.name and
+// topology.team.environment when the topology does not set them, as
+// Heron's submitter does.
+func SetTeam(top *apipb.Topology, role, environ string) {
+	if _, ok := topology.ConfigValue(top, "topology.team.name"); !ok {
+		topology.SetConfig(top, "topology.team.name", role)
+	}
+	if _, ok := topology.ConfigValue(top, "topology.team.environment"); !ok {
+		topology.SetConfig(top, "topology.team.environment", environ)
+	}
+}
+
+// FinishDefinition does to a topology what Heron's client does before it
+// packages the definition: SetTeam, then cfg's packing, which rewrites
+// topology.stmgrs to the plan's container count (so the packaged .defn
+// matches the plan the submit writes). It returns the finished <name>.defn
+// bytes. Both heron-submit and heron-apiserver package what it returns.
+func FinishDefinition(cfg *config.Config, top *apipb.Topology, role, environ string) ([]byte, error) {
+	SetTeam(top, role, environ)
+	if _, err := pack(cfg, top); err != nil {
+		return nil, err
+	}
+	return nodes.Marshal(top)
 }
 
 func overrideYAML(props []string) ([]byte, error) {
@@ -261,37 +266,95 @@ func javaBinary() (string, error) {
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// runTopologyProgram runs the topology's program so it writes
-// <tmp>/<name>.defn files, as Heron's CLI does, and returns them.
-func runTopologyProgram(ctx context.Context, opts Options, req SubmitRequest, file, tmp string, state apipb.TopologyState, cluster, role, environ string) ([]string, error) {
+// TopologyProgram is a Heron topology binary whose program writes the
+// topology definitions, with what Heron's CLI tells the program
+// (BinaryTopologies).
+type TopologyProgram struct {
+	// File is the .jar, .tar, .tar.gz, .pex, .so or .dylib.
+	File string
+	// ClassName is the main class (jar/tar), "-" to run a pex, or the
+	// executable that writes the .defn (.so/.dylib).
+	ClassName string
+	// Args are the program's arguments.
+	Args []string
+	// JVMProperties are -D properties (P=V) for a Java program.
+	JVMProperties []string
+	// State is the topology's initial state.
+	State apipb.TopologyState
+	// Cluster, Role and Environ are where the topology goes.
+	Cluster, Role, Environ string
+	// SubmitUser defaults to the current user.
+	SubmitUser string
+	// ConfigPath is the folder of cluster folders; its parent is Heron's
+	// home, whose lib/third_party/ joins a Java program's classpath.
+	ConfigPath string
+}
+
+// BinaryTopologies returns the topologies of a Heron topology binary, in
+// prog.State: the precomputed definition defn when given, else every one
+// that the binary's program writes when run as Heron's CLI runs it (see the
+// package comment), in a folder under tmp. heron-submit calls it for local
+// submits and for --service-url ones: Heron's server mode also makes the
+// definition on the client.
+func BinaryTopologies(ctx context.Context, opts Options, prog TopologyProgram, defn, tmp string) ([]*apipb.Topology, error) {
+	defns := []string{defn}
+	if defn == "" {
+		var err error
+		if defns, err = runTopologyProgram(ctx, opts, prog, tmp); err != nil {
+			return nil, err
+		}
+	}
+	var tops []*apipb.Topology
+	for _, d := range defns {
+		data, err := os.ReadFile(d)
+		if err != nil {
+			return nil, exitcode.Errorf(exitcode.NotFound, "topology definition %s: %v", d, err)
+		}
+		top, err := topology.ReadDefn(d, data)
+		if err != nil {
+			return nil, err
+		}
+		top.State = prog.State.Enum()
+		tops = append(tops, top)
+	}
+	return tops, nil
+}
+
+// runTopologyProgram runs the topology's program so that it writes
+// <name>.defn files into <tmp>/defn, and returns their paths.
+func runTopologyProgram(ctx context.Context, opts Options, prog TopologyProgram, tmp string) ([]string, error) {
+	if err := checkBinary(prog.File); err != nil {
+		return nil, err
+	}
+	file := prog.File
 	defnDir := filepath.Join(tmp, "defn")
 	if err := os.MkdirAll(defnDir, 0o755); err != nil {
 		return nil, err
 	}
-	user := req.SubmitUser
+	user := prog.SubmitUser
 	if user == "" {
 		user = currentUser()
 	}
 	kv := [][2]string{
 		{"cmdline.topologydefn.tmpdirectory", defnDir},
-		{"cmdline.topology.initial.state", state.String()},
-		{"cmdline.topology.role", role},
-		{"cmdline.topology.environment", environ},
-		{"cmdline.topology.cluster", cluster},
+		{"cmdline.topology.initial.state", prog.State.String()},
+		{"cmdline.topology.role", prog.Role},
+		{"cmdline.topology.environment", prog.Environ},
+		{"cmdline.topology.cluster", prog.Cluster},
 		{"cmdline.topology.file_name", file},
-		{"cmdline.topology.class_name", req.ClassName},
+		{"cmdline.topology.class_name", prog.ClassName},
 		{"cmdline.topology.submit_user", user},
 	}
 	heronHome := ""
-	if req.ConfigPath != "" {
-		heronHome = filepath.Dir(filepath.Clean(req.ConfigPath))
+	if prog.ConfigPath != "" {
+		heronHome = filepath.Dir(filepath.Clean(prog.ConfigPath))
 	}
 	thirdParty := filepath.Join(heronHome, "lib", "third_party", "*")
 	lower := strings.ToLower(file)
 	var argv []string
 	switch {
 	case strings.HasSuffix(lower, ".jar"), strings.HasSuffix(lower, ".tar"), strings.HasSuffix(lower, ".tar.gz"):
-		if req.ClassName == "" {
+		if prog.ClassName == "" {
 			return nil, exitcode.Errorf(exitcode.Usage, "a %s topology needs its main class name after the file (or --defn)", filepath.Ext(file))
 		}
 		java, err := javaBinary()
@@ -311,21 +374,21 @@ func runTopologyProgram(ctx context.Context, opts Options, req SubmitRequest, fi
 			cp = strings.Join([]string{filepath.Join(dir, name+".jar"), filepath.Join(dir, "*"), filepath.Join(dir, "libs", "*"), thirdParty}, ":")
 		}
 		argv = []string{java, "-client", "-Xmx1g"}
-		for _, p := range req.JVMProperties {
+		for _, p := range prog.JVMProperties {
 			argv = append(argv, "-D"+p)
 		}
-		argv = append(append(argv, "-cp", cp, req.ClassName), req.Args...)
+		argv = append(append(argv, "-cp", cp, prog.ClassName), prog.Args...)
 	case strings.HasSuffix(lower, ".pex"):
-		if req.ClassName != "-" {
-			return nil, exitcode.WithHint(exitcode.Errorf(exitcode.Usage, "loading class %s from a pex needs Heron's Python runtime", req.ClassName),
+		if prog.ClassName != "-" {
+			return nil, exitcode.WithHint(exitcode.Errorf(exitcode.Usage, "loading class %s from a pex needs Heron's Python runtime", prog.ClassName),
 				"run the pex as a program with class name -, or pass --defn")
 		}
-		argv = append([]string{file}, req.Args...)
+		argv = append([]string{file}, prog.Args...)
 	default: // .so, .dylib: the class name is the executable that writes the defn
-		if req.ClassName == "" {
+		if prog.ClassName == "" {
 			return nil, exitcode.Errorf(exitcode.Usage, "a %s topology needs the executable that writes its definition (or --defn)", filepath.Ext(file))
 		}
-		argv = append([]string{req.ClassName}, req.Args...)
+		argv = append([]string{prog.ClassName}, prog.Args...)
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "HERON_OPTIONS="+HeronOptions(kv))
@@ -338,13 +401,13 @@ func runTopologyProgram(ctx context.Context, opts Options, req SubmitRequest, fi
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return nil, exitcode.Errorf(exitcode.Failure, "failed to create the topology definition running %s of %s: %v", req.ClassName, file, err)
+			return nil, exitcode.Errorf(exitcode.Failure, "failed to create the topology definition running %s of %s: %v", prog.ClassName, file, err)
 		}
 		return nil, exitcode.Errorf(exitcode.Config, "failed to run %s: %v", argv[0], err)
 	}
 	defns, _ := filepath.Glob(filepath.Join(defnDir, "*.defn"))
 	if len(defns) == 0 {
-		return nil, exitcode.Errorf(exitcode.DataErr, "no topologies found: %s %s wrote no .defn file", file, req.ClassName)
+		return nil, exitcode.Errorf(exitcode.DataErr, "no topologies found: %s %s wrote no .defn file", file, prog.ClassName)
 	}
 	return defns, nil
 }

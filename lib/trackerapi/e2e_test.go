@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,48 +13,17 @@ import (
 	"github.com/heronkit/heronkit/lib/tracker"
 )
 
-// repoRoot is the module root (two levels above this package).
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	abs, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
-}
-
 // TestNativeTopologyEndToEnd submits the word-count example to a local
 // cluster, then reads its metrics, timeline, query and exceptions through
 // the tracker: the stats side is the executor's topology manager (lib/tmstats).
 // It needs bin/heron-submit and bin/heron-executor (make build).
 func TestNativeTopologyEndToEnd(t *testing.T) {
-	root := repoRoot(t)
-	for _, b := range []string{"heron-submit", "heron-executor"} {
-		p := filepath.Join(root, "bin", b)
-		if _, err := os.Stat(p); err != nil {
-			testserver.Missing(t, "bin/"+b, "run make build once the executor and submit commands exist")
-		}
-	}
-	example := filepath.Join(root, "examples", "wordcount", "wordcount.yaml")
-	testserver.RequireFile(t, example, "the word-count example ships with the repository")
-
-	home := t.TempDir()
-	state := filepath.Join(home, ".herondata", "repository", "state", "local")
-	env := append(os.Environ(), "HOME="+home, "PATH="+filepath.Join(root, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
+	bins := toolkit(t, "heron-submit", "heron-executor")
+	wc := testserver.SubmitWordCount(t, testserver.WordCountOptions{HeronSubmit: bins["heron-submit"],
+		Properties: []string{"heron.metrics.export.interval.sec=5"}})
+	state := wc.StateRoot()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	submit := exec.CommandContext(ctx, filepath.Join(root, "bin", "heron-submit"), "submit", "local", example, "--config-property", "heron.metrics.export.interval.sec=5")
-	submit.Env, submit.Dir = env, home
-	if out, err := submit.CombinedOutput(); err != nil {
-		t.Fatalf("heron-submit submit local %s: %v\n%s", example, err, out)
-	}
-	defer func() {
-		kill := exec.Command(filepath.Join(root, "bin", "heron-submit"), "kill", "local", "WordCount")
-		kill.Env, kill.Dir = env, home
-		if out, err := kill.CombinedOutput(); err != nil {
-			t.Errorf("heron-submit kill: %v\n%s", err, out)
-		}
-	}()
 
 	r := startTracker(t, &tracker.Config{StateManagers: []tracker.StateManager{{Type: "file", Name: "local", RootPath: state}}})
 	var cluster, environ string

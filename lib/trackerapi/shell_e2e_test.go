@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,118 +38,13 @@ func toolkit(t *testing.T, names ...string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, n := range names {
-		p := filepath.Join(repoRoot(t), "bin", n)
+		p := filepath.Join(testserver.RepoRoot(t), "bin", n)
 		if fi, err := os.Stat(p); err != nil || fi.IsDir() {
 			testserver.Missing(t, "bin/"+n, "run make build")
 		}
 		out[n] = p
 	}
 	return out
-}
-
-// procsUnder lists the live processes whose working directory is dir or
-// below it: a topology's executors, instances and sinks, and its local
-// scheduler, all run in the topology's working directory.
-func procsUnder(dir string) map[int]string {
-	out := map[int]string{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
-		if err != nil || (cwd != dir && !strings.HasPrefix(cwd, dir+"/")) {
-			continue
-		}
-		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X') {
-			continue // exited, not reaped yet
-		}
-		cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		out[pid] = strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))
-	}
-	return out
-}
-
-// submitWordCount copies the word-count example into a fresh HOME with the
-// spout's command wrapped as wrap says (%s is the example's command), and
-// submits it with heron-submit. At cleanup, even after a failure, it kills
-// the topology with heron-submit, then checks that no process is left in
-// HOME (the test started all of them) and SIGKILLs any that are, by PID.
-func submitWordCount(t *testing.T, bins map[string]string, wrap string) (home, workdir string) {
-	t.Helper()
-	root := repoRoot(t)
-	example := filepath.Join(root, "examples", "wordcount")
-	testserver.RequireFile(t, filepath.Join(example, "wordcount.yaml"), "the word-count example ships with the repository")
-	home, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(home, "wordcount")
-	if err := os.CopyFS(dir, os.DirFS(example)); err != nil {
-		t.Fatal(err)
-	}
-	yml := filepath.Join(dir, "wordcount.yaml")
-	b, err := os.ReadFile(yml)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const spout = "command: ./sentences.sh\n"
-	if !strings.Contains(string(b), spout) {
-		t.Fatalf("examples/wordcount/wordcount.yaml no longer has %q", spout)
-	}
-	cmd, _ := json.Marshal(fmt.Sprintf(wrap, "./sentences.sh"))
-	if err := os.WriteFile(yml, []byte(strings.Replace(string(b), spout, "command: "+string(cmd)+"\n", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := append(os.Environ(), "HOME="+home, "PATH="+filepath.Dir(bins["heron-submit"])+string(os.PathListSeparator)+os.Getenv("PATH"))
-	heronSubmit := func(args ...string) ([]byte, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		c := exec.CommandContext(ctx, bins["heron-submit"], args...)
-		c.Env, c.Dir = env, dir
-		var stderr strings.Builder
-		c.Stderr = &stderr
-		out, err := c.Output()
-		if err != nil {
-			err = fmt.Errorf("heron-submit %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
-		}
-		return out, err
-	}
-	t.Cleanup(func() {
-		if out, err := heronSubmit("kill", "local", "WordCount"); err != nil && !strings.Contains(err.Error(), "exit status 84") {
-			t.Errorf("%v", err) // 84: already gone (the test killed it)
-		} else if err == nil {
-			t.Logf("killed: %s", strings.TrimSpace(string(out)))
-		}
-		var left map[int]string
-		_ = testserver.Poll(context.Background(), 20*time.Second, func() error {
-			if left = procsUnder(home); len(left) > 0 {
-				return fmt.Errorf("%d left", len(left))
-			}
-			return nil
-		})
-		for pid, cmd := range left {
-			t.Errorf("process left running after kill: %d %s (killing it)", pid, cmd)
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
-	out, err := heronSubmit("submit", "local", "wordcount.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res struct {
-		Topologies []struct {
-			Launch struct {
-				WorkingDirectory string `json:"working_directory"`
-			} `json:"launch"`
-		} `json:"topologies"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil || len(res.Topologies) != 1 || res.Topologies[0].Launch.WorkingDirectory == "" {
-		t.Fatalf("heron-submit submit printed %s (%v)", out, err)
-	}
-	return home, res.Topologies[0].Launch.WorkingDirectory
 }
 
 // startTrackerBinary runs bin/heron-tracker over a file state root with
@@ -198,8 +92,10 @@ var statLine = regexp.MustCompile(`^([-ds][-r][-w][-x][-r][-w][-x][-r][-w][-x]) 
 
 func TestContainerEndpointsAgainstHeronShell(t *testing.T) {
 	bins := toolkit(t, "heron-submit", "heron-executor", "heron-tracker")
-	home, workdir := submitWordCount(t, bins, "echo '"+spoutLogLine+"' >&2; exec %s")
-	tr := startTrackerBinary(t, bins["heron-tracker"], filepath.Join(home, ".herondata", "repository", "state", "local"))
+	wc := testserver.SubmitWordCount(t, testserver.WordCountOptions{HeronSubmit: bins["heron-submit"],
+		SpoutWrap: "echo '" + spoutLogLine + "' >&2; exec %s"})
+	workdir := wc.WorkDir
+	tr := startTrackerBinary(t, bins["heron-tracker"], wc.StateRoot())
 	q := "cluster=local&environ=default&topology=WordCount"
 	api := func(path string, params ...string) (int, http.Header, []byte) {
 		t.Helper()

@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -578,48 +577,6 @@ func TestBrowserLargeDAG(t *testing.T) {
 	p.noJSErrors()
 }
 
-// procsUnder lists the live processes whose working directory is dir or
-// below: a local topology's scheduler, executors, instances and sinks all
-// run in its working directory under the test's HOME.
-func procsUnder(dir string) map[int]string {
-	out := map[int]string{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
-		if err != nil || (cwd != dir && !strings.HasPrefix(cwd, dir+"/")) {
-			continue
-		}
-		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X') {
-			continue // exited, not reaped yet
-		}
-		cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		out[pid] = strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))
-	}
-	return out
-}
-
-// noProcsUnder waits until nothing runs under dir; what is left is an
-// error, and is SIGKILLed by PID (the test started it).
-func noProcsUnder(t *testing.T, dir string) {
-	t.Helper()
-	var left map[int]string
-	_ = testserver.Poll(context.Background(), 20*time.Second, func() error {
-		if left = procsUnder(dir); len(left) > 0 {
-			return fmt.Errorf("%d processes left", len(left))
-		}
-		return nil
-	})
-	for pid, cmd := range left {
-		t.Errorf("process left running after the kill: %d %s (killing it)", pid, cmd)
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
-}
-
 // The word-count example (examples/wordcount) submitted with heron-submit
 // to the local cluster, run by heron-executor and followed by the real
 // heron-tracker: click through list → topology → container → log, check
@@ -632,57 +589,10 @@ func TestBrowserRunningTopology(t *testing.T) {
 	submit := binary(t, "heron-submit")
 	binary(t, "heron-executor")
 	binary(t, "heron-tracker")
-	testserver.RequireFile(t, filepath.Join("..", "..", "examples", "wordcount", "wordcount.yaml"), "the word-count example ships with the repository")
+	wc := testserver.SubmitWordCount(t, testserver.WordCountOptions{HeronSubmit: submit,
+		SpoutWrap: "%s | tee /dev/stderr", Properties: []string{"heron.metrics.export.interval.sec=2"}})
 
-	home, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(home, "wordcount")
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "examples", "wordcount"))); err != nil {
-		t.Fatal(err)
-	}
-	yml := filepath.Join(dir, "wordcount.yaml")
-	b, err := os.ReadFile(yml)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const spout = "command: ./sentences.sh\n"
-	if !strings.Contains(string(b), spout) {
-		t.Fatalf("examples/wordcount/wordcount.yaml no longer has %q", spout)
-	}
-	b = []byte(strings.Replace(string(b), spout, `command: "./sentences.sh | tee /dev/stderr"`+"\n", 1))
-	if err := os.WriteFile(yml, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := append(os.Environ(), "HOME="+home, "PATH="+filepath.Dir(submit)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	heronSubmit := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, submit, args...)
-		cmd.Env, cmd.Dir = env, dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return string(out), fmt.Errorf("heron-submit %s: %w\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out), nil
-	}
-	// Registered before the submit: whatever happens, the topology is
-	// killed and nothing it started is left running.
-	killed := false
-	t.Cleanup(func() {
-		if !killed {
-			if _, err := heronSubmit("kill", "local", "WordCount"); err != nil {
-				t.Error(err)
-			}
-		}
-		noProcsUnder(t, home)
-	})
-	if _, err := heronSubmit("submit", "local", "wordcount.yaml", "--config-property", "heron.metrics.export.interval.sec=2"); err != nil {
-		t.Fatal(err)
-	}
-
-	tracker := startTracker(t, filepath.Join(home, ".herondata", "repository", "state", "local"))
+	tracker := startTracker(t, wc.StateRoot())
 	topo := "?cluster=local&environ=default&topology=WordCount"
 	if err := testserver.Poll(context.Background(), 60*time.Second, func() error {
 		var es struct {
@@ -837,10 +747,9 @@ func TestBrowserRunningTopology(t *testing.T) {
 	// is left running.
 	p.navigate(base + "/topologies/local/default/WordCount")
 	p.waitFor("document.querySelectorAll('.dag-node').length === 3", "the topology page")
-	if _, err := heronSubmit("kill", "local", "WordCount"); err != nil {
+	if err := wc.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	killed = true
 	p.waitFor(`!document.querySelector('#topology-gone').hidden`, "the topology-gone message")
 	if msg := p.text("#topology-gone"); !strings.Contains(msg, "WordCount is gone") {
 		t.Errorf("gone message: %q", msg)
@@ -849,6 +758,6 @@ func TestBrowserRunningTopology(t *testing.T) {
 		t.Errorf("status badge %q, want Gone", got)
 	}
 	p.shot("05-gone")
-	noProcsUnder(t, home)
+	testserver.NoProcsUnder(t, wc.Home)
 	p.noJSErrors()
 }

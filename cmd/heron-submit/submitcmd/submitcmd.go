@@ -121,7 +121,8 @@ func (c *SubmitCmd) Run(env *cli.Env) error {
 	if c.ServiceURL != "" {
 		return c.viaService(env, func(svc remote.Service, w remote.Where) (any, error) {
 			return remote.Submit(env.Ctx, svc, remote.SubmitRequest{Where: w, File: c.File, Defn: c.Defn,
-				Properties: c.ConfigProperty, DeployDeactivated: c.DeployDeactivated, DryRun: c.DryRun})
+				ClassName: c.Class, Args: c.Args, JVMProperties: c.JVMProperty, ConfigPath: c.ConfigPath,
+				Properties: c.ConfigProperty, DeployDeactivated: c.DeployDeactivated, DryRun: c.DryRun, Options: c.opts(env)})
 		})
 	}
 	t, err := c.target()

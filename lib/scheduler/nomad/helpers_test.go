@@ -1,7 +1,6 @@
 package nomad
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -9,39 +8,17 @@ import (
 	"github.com/heronkit/heronkit/lib/packing"
 	"github.com/heronkit/heronkit/lib/proto/apipb"
 	"github.com/heronkit/heronkit/lib/scheduler"
+	"github.com/heronkit/heronkit/lib/testserver"
 	"github.com/heronkit/heronkit/lib/topology"
 )
 
 // confDir is the repository's conf/ folder, holding conf/nomad.
 var confDir = filepath.Join("..", "..", "..", "conf")
 
-const testTopologyYAML = `name: WordCount
-config:
-  topology.stmgrs: 2
-spouts:
-  - name: sentences
-    command: ./sentences.sh
-    parallelism: 2
-bolts:
-  - name: count
-    command: "awk '{ n[$1]++; print $1, n[$1]; fflush() }'"
-    parallelism: 2
-streams:
-  - {from: sentences, to: count, grouping: shuffle}
-`
-
 // testTopology compiles the small word count in a temp folder.
 func testTopology(t testing.TB) (*apipb.Topology, string) {
 	t.Helper()
-	dir := t.TempDir()
-	p := filepath.Join(dir, "wordcount.yaml")
-	if err := os.WriteFile(p, []byte(testTopologyYAML), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "sentences.sh"), []byte("#!/bin/sh\nwhile :; do echo the cow; sleep 1; done\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	def, err := topology.Load(p)
+	def, err := topology.Load(testserver.SmallWordCount(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +26,7 @@ func testTopology(t testing.TB) (*apipb.Topology, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return top, dir
+	return top, def.Dir
 }
 
 // loadConfig loads conf/nomad for the topology, with properties over it.

@@ -45,16 +45,9 @@ type Sink struct {
 
 // New builds the sink from its config.
 func New(cfg *sink.Config, _ sink.Context, c *sink.Counters, log zerolog.Logger) (sink.Sink, error) {
-	host, err := cfg.RequiredString(KeyHost)
+	addr, err := cfg.TCPAddress(KeyHost, "", KeyPort, 0)
 	if err != nil {
 		return nil, err
-	}
-	port, err := cfg.RequiredInt(KeyPort)
-	if err != nil {
-		return nil, err
-	}
-	if port <= 0 || port > 65535 {
-		return nil, fmt.Errorf("sink %s: %s %d is not a TCP port", cfg.ID, KeyPort, port)
 	}
 	prefix, err := cfg.String(KeyPrefix, "")
 	if err != nil {
@@ -69,7 +62,6 @@ func New(cfg *sink.Config, _ sink.Context, c *sink.Counters, log zerolog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	addr := net.JoinHostPort(host, strconv.Itoa(int(port)))
 	return &Sink{
 		prefix:  prefix,
 		out:     sink.NewOutbox[[]byte](&Conn{Addr: addr}, opts, c, log.With().Str("graphite", addr).Logger()),

@@ -145,10 +145,7 @@ func listenPort(cfg *sink.Config) (int, error) {
 	if port == 0 {
 		return 0, fmt.Errorf("sink %s: neither 'port' nor 'port-file' were specified", cfg.ID)
 	}
-	if port < 0 || port > 65535 {
-		return 0, fmt.Errorf("sink %s: port %d is not a TCP port", cfg.ID, port)
-	}
-	return int(port), nil
+	return cfg.CheckPort(KeyPort, port)
 }
 
 // Addr is the address the sink serves on.

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -63,16 +62,9 @@ type Sink struct {
 
 // New builds the sink from its config.
 func New(cfg *sink.Config, _ sink.Context, c *sink.Counters, log zerolog.Logger) (sink.Sink, error) {
-	host, err := cfg.String(KeyHost, DefaultHost)
+	addr, err := cfg.TCPAddress(KeyHost, DefaultHost, KeyPort, DefaultPort)
 	if err != nil {
 		return nil, err
-	}
-	port, err := cfg.Int(KeyPort, DefaultPort)
-	if err != nil {
-		return nil, err
-	}
-	if port <= 0 || port > 65535 {
-		return nil, fmt.Errorf("sink %s: %s %d is not a TCP port", cfg.ID, KeyPort, port)
 	}
 	category, err := cfg.String(KeyCategory, DefaultCategory)
 	if err != nil {
@@ -103,7 +95,6 @@ func New(cfg *sink.Config, _ sink.Context, c *sink.Counters, log zerolog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	addr := net.JoinHostPort(host, strconv.Itoa(int(port)))
 	conn := &Conn{
 		Addr: addr, Timeout: time.Duration(timeoutMs) * time.Millisecond,
 		Retries: int(max(retries, 1)), RetryInterval: time.Duration(max(retryMs, 0)) * time.Millisecond,

@@ -72,18 +72,29 @@ func currentUser() string {
 type SubmitRequest struct {
 	Where
 	// File is a native topology YAML or a Heron topology file (.jar, .tar,
-	// .pex, ...) with Defn.
+	// .tar.gz, .pex, .so, .dylib).
 	File string
-	// Defn is a precomputed <name>.defn for a Heron topology file.
+	// Defn is a precomputed <name>.defn for a Heron topology file; without
+	// it the file's program is run here, as a local submit runs it
+	// (submit.BinaryTopologies).
 	Defn string
+	// ClassName, Args, JVMProperties and ConfigPath are those of
+	// submit.TopologyProgram.
+	ClassName     string
+	Args          []string
+	JVMProperties []string
+	ConfigPath    string
 	// Properties are --config-property KEY=VALUE items, sent as form fields.
 	Properties        []string
 	DeployDeactivated bool
 	DryRun            bool
+	// Options log the program's run and take its output.
+	Options submit.Options
 }
 
-// Submit compiles the definition locally and posts it with the topology's
-// files. The result has lib/submit's shape.
+// Submit compiles the definition locally, as Heron's CLI does in server
+// mode (the YAML compiled, or the topology program run), and posts each
+// topology with its files. The result has lib/submit's shape.
 func Submit(ctx context.Context, svc Service, req SubmitRequest) (*submit.SubmitResult, error) {
 	c, err := svc.client()
 	if err != nil {
@@ -102,7 +113,7 @@ func Submit(ctx context.Context, svc Service, req SubmitRequest) (*submit.Submit
 	}
 	sr := serviceclient.SubmitRequest{Cluster: w.Cluster, Role: w.Role, Environment: w.Environ,
 		User: currentUser(), Properties: req.Properties, DryRun: req.DryRun}
-	var top *apipb.Topology
+	var tops []*apipb.Topology
 	switch l := strings.ToLower(req.File); {
 	case strings.HasSuffix(l, ".yaml") || strings.HasSuffix(l, ".yml"):
 		if req.Defn != "" {
@@ -112,57 +123,50 @@ func Submit(ctx context.Context, svc Service, req SubmitRequest) (*submit.Submit
 		if err != nil {
 			return nil, err
 		}
-		if top, err = def.Compile(topology.CompileOptions{State: state}); err != nil {
-			return nil, err
-		}
-		sr.TopologyDir, sr.MainFile = def.Dir, filepath.Base(req.File)
-	case req.Defn != "":
-		b, err := os.ReadFile(req.Defn)
+		top, err := def.Compile(topology.CompileOptions{State: state})
 		if err != nil {
-			return nil, exitcode.Errorf(exitcode.NotFound, "topology definition %s: %v", req.Defn, err)
-		}
-		if top, err = topology.ReadDefn(req.Defn, b); err != nil {
 			return nil, err
 		}
-		top.State = state.Enum()
+		tops = append(tops, top)
+		sr.TopologyDir, sr.MainFile = def.Dir, filepath.Base(req.File)
+	default:
+		prog := submit.TopologyProgram{File: req.File, ClassName: req.ClassName, Args: req.Args, JVMProperties: req.JVMProperties,
+			State: state, Cluster: w.Cluster, Role: w.Role, Environ: w.Environ, SubmitUser: sr.User, ConfigPath: req.ConfigPath}
+		if tops, err = submit.BinaryTopologies(ctx, req.Options, prog, req.Defn, tmp); err != nil {
+			return nil, err
+		}
 		if st, err := os.Stat(req.File); err != nil || !st.Mode().IsRegular() {
 			return nil, exitcode.Errorf(exitcode.NotFound, "topology file %s does not exist", req.File)
 		}
 		sr.TopologyFile = req.File
-	default:
-		return nil, exitcode.WithHint(exitcode.Errorf(exitcode.Usage,
-			"through --service-url, a Heron topology file needs --defn (its program is not run remotely)"),
-			"run heron-submit without --service-url once to produce <name>.defn, or give a topology YAML")
-	}
-	// Heron's client copies role and environ into the topology config.
-	if _, ok := topology.ConfigValue(top, "topology.team.name"); !ok {
-		topology.SetConfig(top, "topology.team.name", w.Role)
-	}
-	if _, ok := topology.ConfigValue(top, "topology.team.environment"); !ok {
-		topology.SetConfig(top, "topology.team.environment", w.Environ)
-	}
-	defn, err := nodes.Marshal(top)
-	if err != nil {
-		return nil, err
-	}
-	sr.Name = top.GetName()
-	sr.Definition = filepath.Join(tmp, sr.Name+".defn")
-	if err := os.WriteFile(sr.Definition, defn, 0o644); err != nil {
-		return nil, err
-	}
-	res, err := c.Submit(ctx, sr)
-	if err != nil {
-		return nil, err
 	}
 	out := &submit.SubmitResult{Action: "submit", Cluster: w.Cluster, Role: w.Role, Environ: w.Environ, DryRun: req.DryRun}
-	tr := submit.TopologyResult{Name: top.GetName(), ID: top.GetId(), State: top.GetState().String()}
-	if req.DryRun && len(res.Response) > 0 {
-		// The server's dry run is lib/submit's own result.
-		if err := json.Unmarshal(res.Response, &tr); err != nil {
-			return nil, exitcode.Errorf(exitcode.DataErr, "the API server's dry run is not a submit result: %v", err)
+	for _, top := range tops {
+		// Heron's client copies role and environ into the topology config;
+		// the server packs.
+		submit.SetTeam(top, w.Role, w.Environ)
+		defn, err := nodes.Marshal(top)
+		if err != nil {
+			return nil, err
 		}
+		sr.Name = top.GetName()
+		sr.Definition = filepath.Join(tmp, sr.Name+".defn")
+		if err := os.WriteFile(sr.Definition, defn, 0o644); err != nil {
+			return nil, err
+		}
+		res, err := c.Submit(ctx, sr)
+		if err != nil {
+			return nil, err
+		}
+		tr := submit.TopologyResult{Name: top.GetName(), ID: top.GetId(), State: top.GetState().String()}
+		if req.DryRun && len(res.Response) > 0 {
+			// The server's dry run is lib/submit's own result.
+			if err := json.Unmarshal(res.Response, &tr); err != nil {
+				return nil, exitcode.Errorf(exitcode.DataErr, "the API server's dry run is not a submit result: %v", err)
+			}
+		}
+		out.Topologies = append(out.Topologies, tr)
 	}
-	out.Topologies = []submit.TopologyResult{tr}
 	return out, nil
 }
 

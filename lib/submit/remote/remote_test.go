@@ -2,40 +2,19 @@ package remote_test
 
 import (
 	"context"
-	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/heronkit/heronkit/lib/apiserver"
+	"github.com/heronkit/heronkit/lib/apiserver/apiservertest"
 	"github.com/heronkit/heronkit/lib/config"
 	"github.com/heronkit/heronkit/lib/exitcode"
 	"github.com/heronkit/heronkit/lib/submit"
 	"github.com/heronkit/heronkit/lib/submit/remote"
 	"github.com/heronkit/heronkit/lib/testserver"
 )
-
-const wordcount = `name: WordCount
-config:
-  topology.stmgrs: 2
-spouts:
-  - name: sentences
-    command: ./sentences.sh
-    parallelism: 2
-bolts:
-  - name: count
-    command: "awk '{ n[$1]++; print $1, n[$1]; fflush() }'"
-    parallelism: 2
-streams:
-  - {from: sentences, to: count, grouping: shuffle}
-`
 
 // TestLifecycleThroughAPIServer runs every command through a real
 // heron-apiserver (in-process, real lifecycle library) against the local
@@ -48,39 +27,26 @@ func TestLifecycleThroughAPIServer(t *testing.T) {
 	}
 	home := t.TempDir()
 	t.Setenv("HOME", home)
-	t.Cleanup(func() { killProcsIn(filepath.Join(home, ".herondata", "topologies")) })
+	t.Cleanup(func() { testserver.KillProcsUnder(filepath.Join(home, ".herondata", "topologies")) })
 	confPath, err := config.FindConfigPath("local")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := apiserver.New(apiserver.Options{Cluster: "local", ConfigDir: filepath.Join(confPath, "local"),
-		Addr: "127.0.0.1:0", DownloadHostname: "127.0.0.1", Token: "tok", Log: zerolog.New(io.Discard)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := s.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done; s.Close() })
-	svc := remote.Service{URL: "http://" + ln.Addr().String(), Token: "tok"}
+	_, base := apiservertest.Start(t, apiserver.Options{ConfigDir: filepath.Join(confPath, "local"), Token: "tok"})
+	ctx := context.Background()
+	svc := remote.Service{URL: base, Token: "tok"}
 
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "wordcount.yaml"), []byte(wordcount), 0o644)
-	os.WriteFile(filepath.Join(dir, "sentences.sh"), []byte("#!/bin/sh\nwhile :; do echo the cow; sleep 1; done\n"), 0o755)
+	yaml := testserver.SmallWordCount(t)
 	where := remote.Where{Cluster: "local", Role: "streamer", Environ: "prod"}
 
-	dry, err := remote.Submit(ctx, svc, remote.SubmitRequest{Where: where, File: filepath.Join(dir, "wordcount.yaml"), DryRun: true})
+	dry, err := remote.Submit(ctx, svc, remote.SubmitRequest{Where: where, File: yaml, DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tr := dry.Topologies[0]; tr.Containers != 2 || tr.Instances != 4 || tr.Launch == nil {
 		t.Errorf("dry run %+v", tr)
 	}
-	res, err := remote.Submit(ctx, svc, remote.SubmitRequest{Where: where, File: filepath.Join(dir, "wordcount.yaml"),
+	res, err := remote.Submit(ctx, svc, remote.SubmitRequest{Where: where, File: yaml,
 		Properties: []string{"topology.debug=true"}})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +69,7 @@ func TestLifecycleThroughAPIServer(t *testing.T) {
 		}
 	}
 	wait("RUNNING")
-	if _, err := remote.Submit(ctx, svc, remote.SubmitRequest{Where: where, File: filepath.Join(dir, "wordcount.yaml")}); exitcode.Code(err) != exitcode.Conflict {
+	if _, err := remote.Submit(ctx, svc, remote.SubmitRequest{Where: where, File: yaml}); exitcode.Code(err) != exitcode.Conflict {
 		t.Errorf("second submit: %v", err)
 	}
 	if r, err := remote.Deactivate(ctx, svc, where, "WordCount"); err != nil || r.State != "PAUSED" {
@@ -135,20 +101,5 @@ func TestLifecycleThroughAPIServer(t *testing.T) {
 	}
 	if _, err := remote.Activate(ctx, remote.Service{URL: svc.URL, Token: "wrong"}, where, "WordCount"); exitcode.Code(err) != exitcode.Forbidden {
 		t.Errorf("wrong token: %v", err)
-	}
-}
-
-// killProcsIn kills what a failed test left running in dir.
-func killProcsIn(dir string) {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
-		if err == nil && (cwd == dir || strings.HasPrefix(cwd, dir+"/")) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
 	}
 }

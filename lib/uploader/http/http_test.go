@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rs/zerolog"
-
 	"github.com/heronkit/heronkit/lib/apiserver"
+	"github.com/heronkit/heronkit/lib/apiserver/apiservertest"
 	"github.com/heronkit/heronkit/lib/config"
 	"github.com/heronkit/heronkit/lib/exitcode"
 	"github.com/heronkit/heronkit/lib/uploader"
@@ -22,24 +21,8 @@ import (
 // returns its base URL.
 func startServer(t *testing.T, token string) string {
 	t.Helper()
-	conf := t.TempDir()
-	if err := os.WriteFile(filepath.Join(conf, "statemgr.yaml"), []byte("heron.statemgr.connection.string: LOCALMODE\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, err := apiserver.New(apiserver.Options{Cluster: "local", ConfigDir: conf, Addr: "127.0.0.1:0",
-		DownloadHostname: "127.0.0.1", UploadDir: t.TempDir(), Token: token, Log: zerolog.New(io.Discard)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := s.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done; s.Close() })
-	return "http://" + ln.Addr().String()
+	_, base := apiservertest.Start(t, apiserver.Options{Token: token})
+	return base
 }
 
 // clusterConfig is a cluster whose uploader.yaml selects Heron's HttpUploader class.
