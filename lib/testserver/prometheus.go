@@ -37,8 +37,6 @@ type PromTarget struct {
 // test ends. A missing prometheus skips the test (fails it when CI=true).
 func StartPrometheus(t testing.TB, targets ...PromTarget) *Prometheus {
 	t.Helper()
-	bin := Require(t, "prometheus")
-	dir := t.TempDir()
 	var jobs strings.Builder
 	for i, tg := range targets {
 		path := tg.Path
@@ -51,6 +49,56 @@ func StartPrometheus(t testing.TB, targets ...PromTarget) *Prometheus {
 	if len(targets) == 0 {
 		cfg = "global: {scrape_interval: 1s}\n"
 	}
+	return StartPrometheusConfig(t, cfg)
+}
+
+// StartPrometheusConfig starts Prometheus with the given configuration
+// file text and stops it when the test ends. A missing prometheus skips the
+// test (fails it when CI=true).
+func StartPrometheusConfig(t testing.TB, cfg string) *Prometheus {
+	t.Helper()
+	return startPrometheus(t, Require(t, "prometheus"), cfg)
+}
+
+// PrometheusNomadVersion is the Prometheus module version (3.9.1)
+// .ci/servers/prometheus-nomad.sh builds. Keep the two in step.
+const PrometheusNomadVersion = "v0.309.1"
+
+// PrometheusNomadBinaryEnv names a Prometheus binary with Nomad service
+// discovery to use instead of the cached build.
+const PrometheusNomadBinaryEnv = "HERON_PROMETHEUS_NOMAD"
+
+// PrometheusNomadBinary is where .ci/servers/prometheus-nomad.sh leaves a
+// Prometheus with nomad_sd_configs, which Debian's package lacks: a cache
+// dir that outlives the work tree, as for Nomad.
+func PrometheusNomadBinary() string {
+	if p := os.Getenv(PrometheusNomadBinaryEnv); p != "" {
+		return p
+	}
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(cache, "heronkit", "servers", "prometheus-nomad-"+PrometheusNomadVersion, "prometheus")
+}
+
+// StartPrometheusNomad starts the Prometheus built with Nomad service
+// discovery with the given configuration file text, and stops it when the
+// test ends. A missing build skips the test (fails it when CI=true).
+func StartPrometheusNomad(t testing.TB, cfg string) *Prometheus {
+	t.Helper()
+	bin := PrometheusNomadBinary()
+	if _, err := os.Stat(bin); err != nil {
+		Missing(t, "Prometheus with Nomad service discovery "+bin,
+			"run .ci/servers/prometheus-nomad.sh to build it, or set "+PrometheusNomadBinaryEnv)
+	}
+	return startPrometheus(t, bin, cfg)
+}
+
+func startPrometheus(t testing.TB, bin, cfg string) *Prometheus {
+	t.Helper()
+	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -165,3 +213,44 @@ func (p *Prometheus) MetricType(ctx context.Context, metric string) (string, err
 	}
 	return "", nil
 }
+
+// PromActiveTarget is one active target of /api/v1/targets.
+type PromActiveTarget struct {
+	DiscoveredLabels map[string]string `json:"discoveredLabels"`
+	Labels           map[string]string `json:"labels"`
+	ScrapePool       string            `json:"scrapePool"`
+	ScrapeURL        string            `json:"scrapeUrl"`
+	Health           string            `json:"health"` // "up", "down" or "unknown" before the first scrape
+	LastError        string            `json:"lastError"`
+}
+
+// ActiveTargets lists the targets Prometheus scrapes now, after service
+// discovery and relabelling.
+func (p *Prometheus) ActiveTargets(ctx context.Context) ([]PromActiveTarget, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/api/v1/targets?state=active", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var res struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			ActiveTargets []PromActiveTarget `json:"activeTargets"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		return nil, fmt.Errorf("targets: %w", err)
+	}
+	if res.Status != "success" {
+		return nil, fmt.Errorf("targets: %s", res.Error)
+	}
+	return res.Data.ActiveTargets, nil
+}
+
+// Tail is the last n lines of the server's log, for failure messages.
+func (p *Prometheus) Tail(n int) string { return p.proc.Tail(n) }
