@@ -19,6 +19,7 @@ import (
 	"github.com/heronkit/heronkit/lib/native"
 	"github.com/heronkit/heronkit/lib/proto/apipb"
 	"github.com/heronkit/heronkit/lib/proto/systempb"
+	"github.com/heronkit/heronkit/lib/proto/tmanagerpb"
 	"github.com/heronkit/heronkit/lib/statemgr"
 	"github.com/heronkit/heronkit/lib/statemgr/nodes"
 	"github.com/heronkit/heronkit/lib/testserver"
@@ -259,7 +260,27 @@ func (c *cluster) prepare(shard int) {
 		"heron.executor.instance.restart.backoff.max.ms: 1000\n"+c.internals), 0o644))
 	must(c.t, os.WriteFile(filepath.Join(d, "heron-conf", "metrics_sinks.yaml"), []byte(sinksFile), 0o644))
 	must(c.t, os.WriteFile(filepath.Join(d, "heron-conf", "statemgr.yaml"), []byte("heron.class.state.manager: localfs\nheron.statemgr.root.path: "+c.root+"\n"), 0o644))
-	c.ports[shard] = ports{testserver.FreePort(c.t), testserver.FreePort(c.t), testserver.FreePort(c.t), testserver.FreePort(c.t), testserver.FreePort(c.t)}
+	c.ports[shard] = pickPorts(c.t)
+}
+
+// pickPorts chooses a container's ports: 0 for those the executor binds,
+// which it then reports in the state (tmanager reads them there), so no
+// other process can take them between a choice here and the bind.
+var pickPorts = func(t testing.TB) ports { return ports{metrics: testserver.FreePort(t)} }
+
+// tmanager is the topology manager's location, with its real ports.
+func (c *cluster) tmanager() *tmanagerpb.TManagerLocation {
+	c.t.Helper()
+	var loc *tmanagerpb.TManagerLocation
+	err := testserver.Poll(context.Background(), 30*time.Second, func() error {
+		var err error
+		loc, err = nodes.Client{Store: c.store}.TManagerLocation(context.Background(), c.name())
+		return err
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return loc
 }
 
 func must(t testing.TB, err error) {
@@ -344,7 +365,7 @@ func (c *cluster) controller(path string) (int, string) {
 	if strings.Contains(path, "?") {
 		sep = "&"
 	}
-	u := fmt.Sprintf("http://127.0.0.1:%d%s%stopologyid=%s", c.ports[0].controller, path, sep, c.topo.GetId())
+	u := fmt.Sprintf("http://127.0.0.1:%d%s%stopologyid=%s", c.tmanager().GetControllerPort(), path, sep, c.topo.GetId())
 	resp, err := http.Get(u)
 	if err != nil {
 		c.t.Fatal(err)

@@ -24,7 +24,8 @@
 //	heron-executor-<shard>.pid     the executor's pid
 //	heron-executor-<shard>.stdout  the executor's log (also on stderr)
 //	<instance id>.pid              each instance's pid (process group leader)
-//	log-files/<instance id>.log.N  each instance's stderr and JSON log lines
+//	log-files/<instance id>.log.N  each instance's stderr and JSON log lines,
+//	                               between the executor's start and exit lines
 //	log-files/metricsmgr-<n>.log.N the output of the metrics sink processes
 //
 // All pid files are written atomically as Heron's are. The log directory is
@@ -49,6 +50,14 @@
 //     wait in the accept queue), and a runtime that fails to start is tried
 //     again with backoff (0.5 s doubling to 30 s) rather than left for the
 //     next plan, so a container always registers again.
+//   - Ports: Heron's scheduler always passes port numbers. Here port 0
+//     for --server-port, --tmanager-controller-port, --tmanager-stats-port
+//     or --shell-port means any free port: the executor binds it and
+//     reports the port it got where Heron's processes report theirs (the
+//     topology manager location; the stream manager's data and shell ports
+//     in the physical plan). The local scheduler passes 0 for native
+//     topologies, so no other process can take a port between its choice
+//     and the bind. Heron-core mode refuses 0.
 //   - Registration: Heron gives every packing plan of a topology the
 //     topology id as its id, so the id cannot tell plans apart. A stream
 //     manager registers with a digest of the plan it runs, and the topology
@@ -69,9 +78,15 @@
 //     with the executor even if it is killed outright (PR_SET_PDEATHSIG).
 //   - Metrics: instances publish Heron's spout and bolt names (see
 //     lib/stmgr), plus their process group's CPU and memory from /proc as
-//     __jvm-process-cpu-load (cores), __jvm-memory-used-mb (RSS) and
+//     __jvm-process-cpu-load, __jvm-memory-used-mb (RSS) and
 //     __jvm-uptime-secs, the names Heron's UI charts, and
 //     __process/{__cpu_user_usec,__cpu_system_usec,__mem_used_bytes}.
+//     The CPU load is in cores in use since the previous export, as
+//     Heron's (the JVM's process CPU load times the processors), which is
+//     what the UI's CPU thresholds (1, 1.5, 2) expect. __jvm-memory-mb-total
+//     is the RAM the packing plan gives the instance, in MB (Heron's is the
+//     JVM heap size): the UI's memory colouring, used / total, is then the
+//     share of its allocation an instance uses.
 //     __execute-latency of a raw bolt is the time the bolt took to accept a
 //     batch on stdin divided by its tuples.
 //   - Queues: each destination (an instance's stdin, a peer container) has a

@@ -105,7 +105,7 @@ func TestGroupingsAcrossContainers(t *testing.T) {
 	}
 
 	// The stats protocol: all-time sums of what the metrics managers sent.
-	sc := tmstats.NewClient("127.0.0.1", c.ports[0].stats)
+	sc := tmstats.NewClient("127.0.0.1", int(c.tmanager().GetStatsPort()))
 	want := map[string]float64{"numbers|__emit-count/default": 10000, "relay|__execute-count/default": 10000,
 		"relay|__execute-count/numbers/default": 10000, "exact|__execute-count/default": 10000, "everyone|__execute-count/words/default": 12000}
 	err := testserver.Poll(context.Background(), 30*time.Second, func() error {
@@ -487,7 +487,7 @@ func TestMetricsReachSinkProcesses(t *testing.T) {
 	}
 	c := newCluster(t, comps, nil, 1, "", "PATH="+bin+":"+os.Getenv("PATH"), "CAPTURE="+out)
 	c.waitRunning()
-	want := []string{`/tick/container_1_tick_1"`, `"__emit-count/default"`, `"__jvm-memory-used-mb"`, `"__instance-restart-count"`,
+	want := []string{`/tick/container_1_tick_1"`, `"__emit-count/default"`, `"__jvm-memory-used-mb"`, `"__jvm-memory-mb-total","value":"256"`, `"__instance-restart-count"`,
 		`/out/container_1_out_2"`, `"__execute-count/tick/default"`, `/__stmgr__/stmgr-1"`, `"__server/__tuples_from_workers"`,
 		`/__tmanager__/0"`, `"metrics_mgr_id":"metricsmgr-1"`, `"metrics_mgr_id":"metricsmgr-0"`}
 	err := testserver.Poll(context.Background(), 30*time.Second, func() error {

@@ -115,6 +115,11 @@ func (c *container) runHeronCore(ctx context.Context, whyNot error) error {
 				"unpack a Heron core package as ./heron-core in the working directory, or submit a native topology (heron.native.topology: true)")
 		}
 	}
+	if flag, ok := zeroPort(a); ok {
+		return exitcode.WithHint(exitcode.Errorf(exitcode.Usage,
+			"--%s=0: Heron's processes need their ports given; port 0 (any free port) is for native topologies only", flag),
+			"pass a free port for every executor port flag")
+	}
 	cfg, err := CoreConfigOf(a, c.dir, c.set.LogDir, heronHost())
 	if err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)

@@ -420,3 +420,22 @@ func TestHeronCoreMissing(t *testing.T) {
 		t.Errorf("unclear error:\n%s", out)
 	}
 }
+
+// Port 0 (any free port) is for the native runtime, which reports the ports
+// it binds; Heron's processes are refused it with a clear line.
+func TestHeronCoreRefusesPortZero(t *testing.T) {
+	s := newCoreSandbox(t, "")
+	s.ports[1] = []int{0, 0, 0, 0, 0}
+	self, err := os.Executable()
+	mustDo(t, err)
+	cmd := exec.Command(self, s.argv(1)...)
+	cmd.Dir, cmd.Env = s.dir, s.env
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 80 {
+		t.Fatalf("exit %v, want status 80:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--server-port=0") || !strings.Contains(string(out), "native topologies only") {
+		t.Errorf("unclear error:\n%s", out)
+	}
+}

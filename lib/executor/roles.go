@@ -43,6 +43,11 @@ func (c *container) runManager(ctx context.Context, servers *sync.WaitGroup) err
 		ctlLn.Close()
 		return err
 	}
+	// Port 0 asked for any free port: what is reported is what was bound.
+	c.a.ServerPort, c.a.TmanagerControllerPort, c.a.TmanagerStatsPort = portOf(srvLn), portOf(ctlLn), portOf(statsLn)
+	a = c.a
+	c.log.Info().Int("server_port", a.ServerPort).Int("controller_port", a.TmanagerControllerPort).
+		Int("stats_port", a.TmanagerStatsPort).Int("shell_port", a.ShellPort).Msg("topology manager listening")
 	st := tmstats.New(tmstats.Options{Interval: c.set.PurgeInterval, MaxInterval: c.set.MaxInterval,
 		MaxExceptions: c.set.MaxExceptions, Types: c.set.Types})
 	var names []string
@@ -132,6 +137,8 @@ func (c *container) runContainer(ctx context.Context) error {
 	}
 	defer data.Close()
 	c.data = data
+	c.a.ServerPort = portOf(data.ln) // port 0: the port the kernel chose
+	c.log.Info().Int("data_port", c.a.ServerPort).Int("shell_port", c.a.ShellPort).Msg("container listening")
 	plans, err := c.watchPacking(ctx)
 	if err != nil {
 		return err
@@ -284,7 +291,9 @@ func (c *container) startRuntime(parent context.Context, pp *systempb.PackingPla
 	}()
 
 	sups := map[int32]*supervisor{}
+	ram := map[int32]int64{} // task → the RAM its plan gives it, for the memory total
 	for _, ip := range mine.GetInstancePlans() {
+		ram[ip.GetTaskId()] = ip.GetResource().GetRam()
 		t := plan.Task(ip.GetTaskId())
 		s := &supervisor{dir: c.dir, set: c.set, m: m, task: t, log: c.log,
 			id: instance.Identity{Topology: a.TopologyName, TopologyID: c.topo.GetId(), Component: t.Component.Name,
@@ -313,6 +322,7 @@ func (c *container) startRuntime(parent context.Context, pp *systempb.PackingPla
 				p.Port = int(s.Task)
 				if pg := sup.pgid.Load(); pg > 0 && !sup.finished.Load() {
 					p.Metrics = append(p.Metrics, sampler.Sample(int(pg), now)...)
+					p.Metrics = append(p.Metrics, metricsmgr.MemoryTotal(ram[s.Task])...)
 				}
 				p.Metrics = append(p.Metrics, stmgr.Datum{Name: MetricRestarts, Value: strconv.FormatInt(sup.restarts.Load(), 10)})
 			} else {

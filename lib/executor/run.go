@@ -113,6 +113,7 @@ func Run(ctx context.Context, a Args, o Options) error {
 	if err != nil {
 		return err
 	}
+	c.a.ShellPort = portOf(shellLn)
 	h, err := shell.Handler(shell.Options{Dir: dir, Secret: a.TopologyID, Kill: cancel})
 	if err != nil {
 		return err
@@ -189,6 +190,33 @@ func hostName() string {
 		}
 	}
 	return "127.0.0.1"
+}
+
+// portOf is the port a listener got: the one asked for, or the one the
+// kernel chose for port 0.
+func portOf(ln net.Listener) int {
+	if a, ok := ln.Addr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return 0
+}
+
+// zeroPort names the first port flag that is 0. The native runtime binds
+// port 0 as any free port and reports the port it got (in the topology
+// manager location and the physical plan), which lets a scheduler on the
+// same machine avoid choosing ports that another process may take before
+// the executor binds them. Heron's processes take fixed ports only.
+func zeroPort(a Args) (string, bool) {
+	for _, f := range []struct {
+		name string
+		port int
+	}{{"server-port", a.ServerPort}, {"tmanager-controller-port", a.TmanagerControllerPort},
+		{"tmanager-stats-port", a.TmanagerStatsPort}, {"shell-port", a.ShellPort}, {"metrics-manager-port", a.MetricsManagerPort}} {
+		if f.port == 0 {
+			return f.name, true
+		}
+	}
+	return "", false
 }
 
 func listen(port int, what string) (net.Listener, error) {

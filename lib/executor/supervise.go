@@ -45,7 +45,7 @@ func (s *supervisor) run(ctx context.Context) error {
 	env := s.id.Env(os.Environ())
 	for runs := 1; ctx.Err() == nil; runs++ {
 		started := time.Now()
-		p, err := instance.Start(instance.Spec{Command: comp.Command, Dir: s.dir, Env: env, Stderr: logf})
+		p, err := instance.Start(instance.Spec{Command: comp.Command, Dir: s.dir, Env: env, Stderr: logf, LogLifecycle: true})
 		status := ""
 		if err != nil {
 			status = err.Error()

@@ -6,12 +6,15 @@ package instance
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/heronkit/heronkit/lib/native"
 )
@@ -49,6 +52,46 @@ type Spec struct {
 	Env     []string
 	// Stderr receives the process's stderr (the instance log).
 	Stderr io.Writer
+	// LogLifecycle writes a line to Stderr when the process starts, before
+	// anything it writes ("<RFC3339 time> heron-executor: started pid N:
+	// <command>"), and one after its last output when it exits ("...: pid
+	// N exited with status S" or "...: pid N killed by signal S"), as
+	// Heron's instances start their logs, so a fresh log is never empty.
+	LogLifecycle bool
+}
+
+// logLine writes one lifecycle line of the executor to w.
+func logLine(w io.Writer, format string, args ...any) {
+	_, _ = fmt.Fprintf(w, "%s heron-executor: %s\n", time.Now().Format(time.RFC3339), fmt.Sprintf(format, args...))
+}
+
+// oneLine keeps a command on one log line: quoted when it holds control
+// characters (a newline in a tr argument, say).
+func oneLine(cmd string) string {
+	if strings.ContainsFunc(cmd, unicode.IsControl) {
+		return strconv.Quote(cmd)
+	}
+	return cmd
+}
+
+// exitLine describes how a process ended.
+func exitLine(st *os.ProcessState) string {
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "killed by signal " + ws.Signal().String()
+	}
+	return "exited with status " + strconv.Itoa(st.ExitCode())
+}
+
+// gate holds writes back until it is opened, so that the start line comes
+// before anything the process writes.
+type gate struct {
+	w    io.Writer
+	open chan struct{}
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	<-g.open
+	return g.w.Write(p)
 }
 
 // Process is a running instance process, leader of its own process group
@@ -81,8 +124,16 @@ func Start(s Spec) (*Process, error) {
 	cmd.Stdin = inR
 	cmd.Stdout = outW
 	cmd.Stderr = s.Stderr
+	var g *gate
+	if s.LogLifecycle && s.Stderr != nil {
+		g = &gate{w: s.Stderr, open: make(chan struct{})}
+		cmd.Stderr = g
+	}
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
+		if g != nil {
+			close(g.open)
+		}
 		inR.Close()
 		inW.Close()
 		outR.Close()
@@ -91,9 +142,17 @@ func Start(s Spec) (*Process, error) {
 	}
 	inR.Close()
 	outW.Close()
+	pid := cmd.Process.Pid
+	if g != nil {
+		logLine(s.Stderr, "started pid %d: %s", pid, oneLine(s.Command))
+		close(g.open)
+	}
 	p := &Process{Cmd: cmd, Stdin: inW, Stdout: outR, done: make(chan struct{})}
 	go func() {
-		p.err = cmd.Wait()
+		p.err = cmd.Wait() // after the copy of its stderr ended
+		if g != nil {
+			logLine(s.Stderr, "pid %d %s", pid, exitLine(cmd.ProcessState))
+		}
 		close(p.done)
 	}()
 	return p, nil

@@ -108,10 +108,47 @@ type sample struct {
 	ticks uint64
 }
 
+// Names of Heron's JVM metrics that native processes also publish, with
+// the meaning they get here.
+const (
+	// MetricCPULoad is the CPU the process group used since the previous
+	// sample, in cores (1 = one core busy all the time; up to the number
+	// of cores). Heron's JVM metric is the same unit: the JVM's process
+	// CPU load (a fraction of the whole machine) times the number of
+	// processors. Heron UI's CPU colouring, and ours (lib/ui), read it
+	// that way: its thresholds are 1, 1.5 and 2 cores.
+	MetricCPULoad = "__jvm-process-cpu-load"
+	// MetricMemoryUsed is the process group's resident set size in MB.
+	MetricMemoryUsed = "__jvm-memory-used-mb"
+	// MetricMemoryTotal is, for a native instance, the RAM its packing
+	// plan gives it, in MB (Heron's is the JVM's heap size). The UI's
+	// memory colouring divides used by total, so it shows the share of
+	// its allocation an instance uses, above 1 when it uses more.
+	MetricMemoryTotal = "__jvm-memory-mb-total"
+)
+
+// MemoryTotal is the MetricMemoryTotal datum of an instance given ramBytes
+// of RAM by its packing plan, or nothing when the plan gives it none.
+func MemoryTotal(ramBytes int64) []stmgr.Datum {
+	if ramBytes <= 0 {
+		return nil
+	}
+	return []stmgr.Datum{{Name: MetricMemoryTotal, Value: strconv.FormatFloat(float64(ramBytes)/(1<<20), 'f', -1, 64)}}
+}
+
+// cpuLoad is the CPU in cores that ticks (USER_HZ) of CPU time over the
+// interval d amount to.
+func cpuLoad(ticks uint64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(ticks) / clockTicks / d.Seconds()
+}
+
 // Sample returns the metrics of process group pgid since the previous
 // sample, with Heron's JVM names (which the UI charts) and the stream
-// manager's process names: __jvm-process-cpu-load is cores in use,
-// memory is resident set size.
+// manager's process names: MetricCPULoad in cores, MetricMemoryUsed the
+// resident set size.
 func (s *Sampler) Sample(pgid int, now time.Time) []stmgr.Datum {
 	u, ok := ReadGroup(pgid)
 	if !ok {
@@ -127,14 +164,14 @@ func (s *Sampler) Sample(pgid int, now time.Time) []stmgr.Datum {
 	s.mu.Unlock()
 	var load float64
 	if had && now.After(p.at) && ticks >= p.ticks {
-		load = float64(ticks-p.ticks) / clockTicks / now.Sub(p.at).Seconds()
+		load = cpuLoad(ticks-p.ticks, now.Sub(p.at))
 	} else if !u.Start.IsZero() && now.After(u.Start) {
-		load = float64(ticks) / clockTicks / now.Sub(u.Start).Seconds()
+		load = cpuLoad(ticks, now.Sub(u.Start))
 	}
 	mb := float64(u.RSSBytes) / (1 << 20)
 	ds := []stmgr.Datum{
-		{Name: "__jvm-process-cpu-load", Value: strconv.FormatFloat(load, 'f', -1, 64)},
-		{Name: "__jvm-memory-used-mb", Value: strconv.FormatFloat(mb, 'f', 3, 64)},
+		{Name: MetricCPULoad, Value: strconv.FormatFloat(load, 'f', -1, 64)},
+		{Name: MetricMemoryUsed, Value: strconv.FormatFloat(mb, 'f', 3, 64)},
 		{Name: "__process/__cpu_user_usec", Value: strconv.FormatUint(u.UserTicks*(1e6/clockTicks), 10)},
 		{Name: "__process/__cpu_system_usec", Value: strconv.FormatUint(u.SysTicks*(1e6/clockTicks), 10)},
 		{Name: "__process/__mem_used_bytes", Value: strconv.FormatUint(u.RSSBytes, 10)},

@@ -48,3 +48,33 @@ func TestSamplerReadsAProcessGroup(t *testing.T) {
 		t.Fatalf("own usage %+v", u)
 	}
 }
+
+// The memory total of an instance is its packing plan's RAM in MB, so that
+// the UI's used/total is the share of its allocation.
+func TestMemoryTotal(t *testing.T) {
+	ds := MemoryTotal(256 << 20)
+	if len(ds) != 1 || ds[0].Name != "__jvm-memory-mb-total" || ds[0].Value != "256" {
+		t.Fatalf("MemoryTotal(256 MB) = %v", ds)
+	}
+	if ds := MemoryTotal(1536 << 19); ds[0].Value != "768" {
+		t.Errorf("MemoryTotal(768 MB) = %v", ds)
+	}
+	if ds := MemoryTotal(0); ds != nil {
+		t.Errorf("MemoryTotal(0) = %v, want nothing", ds)
+	}
+}
+
+// CPU load is in cores, the unit of Heron's metric (process CPU load times
+// processors) and of the UI's thresholds (1, 1.5, 2): two cores busy for a
+// second is 2, one core half the time is 0.5.
+func TestCPULoadIsCores(t *testing.T) {
+	for _, c := range []struct {
+		ticks uint64
+		d     time.Duration
+		want  float64
+	}{{2 * clockTicks, time.Second, 2}, {clockTicks / 2, time.Second, 0.5}, {3 * clockTicks, 60 * time.Second, 0.05}, {5, 0, 0}} {
+		if got := cpuLoad(c.ticks, c.d); got != c.want {
+			t.Errorf("cpuLoad(%d ticks, %s) = %v, want %v", c.ticks, c.d, got, c.want)
+		}
+	}
+}

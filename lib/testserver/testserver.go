@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heronkit/heronkit/lib/freeport"
 )
 
 // Host is the only interface test servers listen on.
@@ -66,16 +68,17 @@ func RequireFile(t testing.TB, path, hint string) string {
 	return path
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. The
-// kernel does not reuse it at once, so a server started soon after gets it.
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. It
+// lies outside the kernel's ephemeral range, so no outgoing connection or
+// listener on port 0 takes it before the server binds it, and it is never
+// handed out twice in one test binary (lib/freeport).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", Host+":0")
+	p, err := freeport.Pick()
 	if err != nil {
 		t.Fatalf("find a free port: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // WaitTCP waits until addr accepts TCP connections or the timeout passes.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heronkit/heronkit/lib/freeport"
 )
 
 func TestFreePortIsListenable(t *testing.T) {
@@ -20,6 +22,24 @@ func TestFreePortIsListenable(t *testing.T) {
 		t.Fatalf("listen on free port %d: %v", port, err)
 	}
 	l.Close()
+}
+
+// FreePort never hands out a port of the kernel's ephemeral range, which
+// an outgoing connection could take before the server binds it (the old
+// listen-on-:0 way always did), nor the same port twice.
+func TestFreePortAvoidsEphemeralRange(t *testing.T) {
+	lo, hi := freeport.EphemeralRange()
+	seen := map[int]bool{}
+	for range 100 {
+		p := FreePort(t)
+		if p >= lo && p <= hi {
+			t.Fatalf("FreePort = %d, in the ephemeral range %d-%d", p, lo, hi)
+		}
+		if seen[p] {
+			t.Fatalf("FreePort handed out %d twice", p)
+		}
+		seen[p] = true
+	}
 }
 
 func TestWaitTCPAndHTTP(t *testing.T) {

@@ -14,6 +14,11 @@
 // The scheduler process is "heron-submit local-scheduler" (hidden command).
 // It logs to heron-scheduler.log in the working directory, and each
 // executor's output goes to heron-executor-<shard>.stderr.
+//
+// Ports: the scheduler and, for native topologies, the executors bind port
+// 0 (any free port) and report the ports they got; the other ports come
+// from lib/freeport, outside the kernel's ephemeral range. An operator's
+// restart starts the executor again at once: only crashes back off.
 package local
 
 import (
@@ -146,7 +151,6 @@ func (l *Launcher) DryRun(job *scheduler.Job) (*scheduler.Launched, error) {
 	out := &scheduler.Launched{Scheduler: "local", WorkingDirectory: wd}
 	if c, err := SchedulerCommand(); err == nil {
 		out.SchedulerCommand = append(append([]string{c.Path}, c.Args[1:]...), l.serveOptions(job, 0).Args()...)
-		out.SchedulerCommand[len(out.SchedulerCommand)-1] = "--http-port=<free port>"
 	}
 	cluster := job.Config.ForMode(config.ClusterMode)
 	ports := scheduler.Ports{}
@@ -191,15 +195,14 @@ func (l *Launcher) Launch(ctx context.Context, job *scheduler.Job) (*scheduler.L
 	if _, err := uploader.Fetch(ctx, uri, wd, pkgtar.Limits{}); err != nil {
 		return nil, fmt.Errorf("fetch the topology package: %w", err)
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	sc, err := SchedulerCommand()
 	if err != nil {
 		return nil, err
 	}
-	opts := l.serveOptions(job, port)
+	// Port 0: the scheduler binds any free port and reports its endpoint
+	// (ready line, SchedulerLocation), so no other process can take the
+	// port between a choice here and its bind there.
+	opts := l.serveOptions(job, 0)
 	cmd := &exec.Cmd{Path: sc.Path, Args: append(append([]string{}, sc.Args...), opts.Args()...), Dir: wd}
 	logf, err := os.OpenFile(filepath.Join(wd, LogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

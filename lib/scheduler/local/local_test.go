@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/heronkit/heronkit/lib/config"
+	"github.com/heronkit/heronkit/lib/freeport"
 	"github.com/heronkit/heronkit/lib/packing"
 	"github.com/heronkit/heronkit/lib/pkgtar"
 	"github.com/heronkit/heronkit/lib/proto/apipb"
@@ -164,16 +165,26 @@ func (f *fixture) allDead(t *testing.T) {
 	}
 }
 
-func TestServeSupervisesExecutors(t *testing.T) {
-	f := newFixture(t)
+// serveDir makes the fixture's working directory what a launch leaves
+// (the .defn, heron-conf, heron-core/bin/heron-executor) and enters it.
+func (f *fixture) serveDir(t *testing.T) {
+	t.Helper()
 	f.writeConf(t, filepath.Join(f.wd, "heron-conf"))
 	b, _ := nodes.Marshal(f.top)
 	os.WriteFile(filepath.Join(f.wd, "T.defn"), b, 0o644)
 	os.MkdirAll(filepath.Join(f.wd, "heron-core", "bin"), 0o755)
 	os.Symlink(filepath.Join(f.fake, "bin", "heron-executor"), filepath.Join(f.wd, "heron-core", "bin", "heron-executor"))
 	t.Chdir(f.wd)
+}
 
-	port, _ := freePort()
+func TestServeSupervisesExecutors(t *testing.T) {
+	f := newFixture(t)
+	f.serveDir(t)
+
+	port, err := freeport.Pick()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)

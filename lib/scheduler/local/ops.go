@@ -39,10 +39,9 @@ func sortedKeys(m map[int]bool) []int {
 
 func joinComma(s []string) string { return strings.Join(s, ",") }
 
-// executorPIDs are the executors' pids, which os/exec reaps itself.
-func (s *supervisor) executorPIDs() map[int]bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// executorPIDsLocked are the executors' pids, which os/exec reaps itself;
+// s.mu is held.
+func (s *supervisor) executorPIDsLocked() map[int]bool {
 	m := map[int]bool{}
 	for _, p := range s.procs {
 		if p.cmd.Process != nil {
@@ -56,6 +55,12 @@ func (s *supervisor) executorPIDs() map[int]bool {
 // StopGrace, and waits for it.
 func stopProc(p *proc) {
 	pid := p.cmd.Process.Pid
+	select {
+	case <-p.exited:
+		// Reaped already: its pid may belong to another process now.
+		return
+	default:
+	}
 	signalGroup(pid, syscall.SIGTERM)
 	select {
 	case <-p.exited:
@@ -82,7 +87,7 @@ func (s *supervisor) stopAll() {
 		go func() { defer wg.Done(); stopProc(p) }()
 	}
 	wg.Wait()
-	if err := stopOrphans(func() map[int]bool { return nil }, StopGrace); err != nil {
+	if err := stopOrphans(&s.mu, func() map[int]bool { return nil }, StopGrace); err != nil {
 		s.log.Error().Err(err).Msg("stopping orphans")
 	}
 }
@@ -106,6 +111,9 @@ func (s *supervisor) handler() http.Handler {
 			}
 			b, _ := proto.Marshal(scheduler.Response(err))
 			w.Header().Set("Content-Type", "application/octet-stream")
+			// A complete response once flushed: after a kill the server
+			// closes while this handler may not have returned yet.
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 			w.Write(b)
 			if path == scheduler.PathKill && err == nil {
 				if f, ok := w.(http.Flusher); ok {
@@ -140,12 +148,16 @@ func (s *supervisor) handler() http.Handler {
 	return mux
 }
 
-// restart stops one executor (or all with -1); the monitor starts it again.
+// restart is the operator's restart of one executor (or all with -1): it
+// stops them, stops what they left behind, and starts their successors
+// itself, at once. That is no crash: the successors start without the
+// crash backoff and with a clean count of quick deaths.
 func (s *supervisor) restart(container int) error {
 	s.mu.Lock()
 	var ps []*proc
 	for shard, p := range s.procs {
 		if container == -1 || shard == container {
+			p.replaced = true // its monitor leaves it to us
 			ps = append(ps, p)
 		}
 	}
@@ -153,12 +165,31 @@ func (s *supervisor) restart(container int) error {
 	if len(ps) == 0 {
 		return exitcode.Errorf(exitcode.NotFound, "topology %s has no container %d", s.name, container)
 	}
+	slices.SortFunc(ps, func(a, b *proc) int { return a.shard - b.shard })
 	for _, p := range ps {
 		s.log.Info().Int("shard", p.shard).Msg("restarting executor")
 		stopProc(p)
 	}
 	// What the old executors left behind in other process groups goes too.
-	return stopOrphans(s.executorPIDs, StopGrace)
+	orphansErr := stopOrphans(&s.mu, s.executorPIDsLocked, StopGrace)
+	var errs []error
+	s.mu.Lock()
+	for _, p := range ps {
+		if s.killed || !s.wanted[p.shard] || s.procs[p.shard] != p {
+			continue // killed, or removed by an update, meanwhile
+		}
+		if err := s.startLocked(p.shard); err != nil {
+			// Back to the monitor's way: keep trying.
+			p.replaced = false
+			go s.relaunch(p, 5*time.Second, 0)
+			errs = append(errs, fmt.Errorf("start executor %d again (the scheduler keeps trying): %w", p.shard, err))
+		}
+	}
+	s.mu.Unlock()
+	if orphansErr != nil {
+		errs = append(errs, orphansErr)
+	}
+	return errors.Join(errs...)
 }
 
 // update is Heron's UpdateTopologyManager: take the update lock, check the

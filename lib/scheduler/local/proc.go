@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -93,10 +94,18 @@ func reap(skip map[int]bool) {
 // executor left behind), SIGTERM first and SIGKILL after grace, and reaps
 // them. Orphans of orphans arrive as their parents die, so it repeats until
 // none are left or the deadline passes.
-func stopOrphans(executors func() map[int]bool, grace time.Duration) error {
+//
+// Each round lists the executors and the children, and signals, with mu
+// held: the lock under which executors are started and recorded. An
+// executor started meanwhile is thus in both lists or in neither, never
+// taken for an orphan; and a listed orphan stays an unreaped child (only
+// reap, under mu, reaps orphans), so its pid cannot be reused before the
+// signal.
+func stopOrphans(mu sync.Locker, executors func() map[int]bool, grace time.Duration) error {
 	deadline := time.Now().Add(grace)
 	termed := map[int]bool{}
 	for {
+		mu.Lock()
 		skip := executors()
 		reap(skip)
 		var left []int
@@ -105,9 +114,6 @@ func stopOrphans(executors func() map[int]bool, grace time.Duration) error {
 				left = append(left, pid)
 			}
 		}
-		if len(left) == 0 {
-			return nil
-		}
 		for _, pid := range left {
 			if !termed[pid] {
 				signalGroup(pid, syscall.SIGTERM)
@@ -115,6 +121,10 @@ func stopOrphans(executors func() map[int]bool, grace time.Duration) error {
 			} else if time.Now().After(deadline) {
 				signalGroup(pid, syscall.SIGKILL)
 			}
+		}
+		mu.Unlock()
+		if len(left) == 0 {
+			return nil
 		}
 		if time.Now().After(deadline.Add(5 * time.Second)) {
 			return errors.New("processes left after SIGKILL: " + strconv.Itoa(len(left)))

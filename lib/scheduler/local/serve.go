@@ -19,6 +19,7 @@ import (
 
 	"github.com/heronkit/heronkit/lib/config"
 	"github.com/heronkit/heronkit/lib/exitcode"
+	"github.com/heronkit/heronkit/lib/freeport"
 	"github.com/heronkit/heronkit/lib/packing"
 	"github.com/heronkit/heronkit/lib/proto/apipb"
 	"github.com/heronkit/heronkit/lib/proto/schedulerpb"
@@ -67,11 +68,11 @@ func ParseServeArgs(args []string) (ServeOptions, error) {
 	fs.StringVar(&o.Environ, "environment", "", "")
 	fs.StringVar(&o.Topology, "topology-name", "", "")
 	fs.StringVar(&o.TopologyBin, "topology-bin", "", "")
-	fs.IntVar(&o.HTTPPort, "http-port", 0, "")
+	fs.IntVar(&o.HTTPPort, "http-port", -1, "")
 	if err := fs.Parse(args); err != nil {
 		return o, exitcode.Wrap(exitcode.Usage, err)
 	}
-	if o.Cluster == "" || o.Topology == "" || o.HTTPPort <= 0 {
+	if o.Cluster == "" || o.Topology == "" || o.HTTPPort < 0 || o.HTTPPort > 65535 {
 		return o, exitcode.Errorf(exitcode.Usage, "local scheduler: --cluster, --topology-name and --http-port are required")
 	}
 	return o, nil
@@ -101,6 +102,9 @@ type proc struct {
 	started  time.Time
 	exited   chan struct{}
 	restarts int // quick deaths in a row, for the backoff
+	// replaced (guarded by supervisor.mu) marks an executor the operator
+	// restarts: restart starts its successor, and its exit is no crash.
+	replaced bool
 }
 
 func backoff(p *proc) time.Duration {
@@ -134,6 +138,7 @@ func Serve(ctx context.Context, o ServeOptions, log zerolog.Logger) (err error) 
 	}
 	defer os.Remove(PIDFile)
 
+	// Port 0 is any free port; the endpoint written and reported is the real one.
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.HTTPPort)))
 	if err != nil {
 		return exitcode.Errorf(exitcode.Unavailable, "scheduler port %d: %v", o.HTTPPort, err)
@@ -165,13 +170,19 @@ func Serve(ctx context.Context, o ServeOptions, log zerolog.Logger) (err error) 
 		select {
 		case <-s.done:
 			log.Info().Msg("killed; scheduler exiting")
+			// Let the kill request's answer go out before the server closes.
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = srv.Shutdown(sctx)
+			cancel()
 			return nil
 		case <-ctx.Done():
 			log.Info().Msg("signalled; stopping the executors")
 			s.stopAll()
 			return nil
 		case <-reaper.C:
-			reap(s.executorPIDs())
+			s.mu.Lock()
+			reap(s.executorPIDsLocked())
+			s.mu.Unlock()
 		}
 	}
 }
@@ -233,12 +244,29 @@ func (s *supervisor) startAll() error {
 	return nil
 }
 
-// FreePorts picks a free port for each required executor port, plus one
-// debugger port per instance when remote debugging is on.
+// selfBound are the ports the native runtime of heron-executor binds
+// itself and reports in the state (the topology manager location, the
+// stream managers in the physical plan).
+var selfBound = map[string]bool{scheduler.PortServer: true, scheduler.PortTManagerCtl: true,
+	scheduler.PortTManagerStats: true, scheduler.PortShell: true}
+
+// FreePorts picks the ports of one executor, plus one debugger port per
+// instance when remote debugging is on. A port picked here can be taken by
+// another process before the executor binds it, so: for a native topology
+// the ports the executor binds get 0, and it binds any free port and
+// reports the one it got, which leaves no window at all; every other port
+// comes from lib/freeport, outside the kernel's ephemeral range (which
+// outgoing connections draw from) and never twice from this process.
+// Heron's own processes (a topology that is not native) need real ports.
 func FreePorts(t *apipb.Topology, instances int) (scheduler.Ports, error) {
+	native := topology.IsNative(t)
 	ports := scheduler.Ports{}
 	for _, name := range scheduler.RequiredPorts {
-		p, err := freePort()
+		if native && selfBound[name] {
+			ports[name] = "0"
+			continue
+		}
+		p, err := freeport.Pick()
 		if err != nil {
 			return nil, err
 		}
@@ -247,7 +275,7 @@ func FreePorts(t *apipb.Topology, instances int) (scheduler.Ports, error) {
 	if v, _ := topology.ConfigValue(t, "topology.remote.debugging.enable"); v == "true" && instances > 0 {
 		var ds []string
 		for range instances {
-			p, err := freePort()
+			p, err := freeport.Pick()
 			if err != nil {
 				return nil, err
 			}
@@ -258,17 +286,13 @@ func FreePorts(t *apipb.Topology, instances int) (scheduler.Ports, error) {
 	return ports, nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", ":0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// startLocked starts one executor with fresh ports; s.mu is held.
+// startLocked starts one executor with fresh ports; s.mu is held. Holding
+// it from the fork until the pid is in s.procs is what lets stopOrphans
+// tell executors from orphans.
 func (s *supervisor) startLocked(shard int) error {
+	if s.killed {
+		return fmt.Errorf("topology %s was killed", s.name)
+	}
 	n := 0
 	if c := s.plan.Container(shard); c != nil {
 		n = len(c.Instances)
@@ -300,43 +324,58 @@ func (s *supervisor) startLocked(shard int) error {
 }
 
 // monitor waits for an executor and starts it again, unless the topology
-// was killed or the container removed. Heron restarts at once and forever;
-// we do too, but wait (1 s doubling to 30 s) when it keeps dying within 10 s,
-// so a broken command does not spin.
+// was killed, the container removed or the operator restarts it (restart
+// starts the successor then). Heron restarts at once and forever; we do
+// too, but wait (1 s doubling to 30 s) when it keeps dying within 10 s, so
+// a broken command does not spin.
 func (s *supervisor) monitor(p *proc) {
 	err := p.cmd.Wait()
 	close(p.exited)
-	delay := time.Duration(0)
-	for attempt := 0; ; attempt++ {
-		s.mu.Lock()
-		if s.killed || !s.wanted[p.shard] || s.procs[p.shard] != p {
-			s.mu.Unlock()
-			return
-		}
-		if attempt == 0 {
-			s.log.Warn().Int("shard", p.shard).Err(err).Msg("executor exited; restarting")
-			if time.Since(p.started) < 10*time.Second {
-				delay = backoff(p)
-			} else {
-				p.restarts = -1 // it ran a while: start again at once
-			}
-		}
-		if delay == 0 {
-			if serr := s.startLocked(p.shard); serr != nil {
-				s.log.Error().Int("shard", p.shard).Err(serr).Msg("cannot restart executor")
-				delay = 5 * time.Second
-			} else {
-				s.procs[p.shard].restarts = p.restarts + 1
-				s.mu.Unlock()
+	s.mu.Lock()
+	if !s.currentLocked(p) {
+		s.mu.Unlock()
+		return
+	}
+	s.log.Warn().Int("shard", p.shard).Err(err).Msg("executor exited; restarting")
+	delay, restarts := time.Duration(0), 0
+	if time.Since(p.started) < 10*time.Second {
+		delay, restarts = backoff(p), p.restarts+1
+	}
+	s.mu.Unlock()
+	s.relaunch(p, delay, restarts)
+}
+
+// currentLocked reports whether p is still the executor its shard should
+// have, so that its exit calls for a successor; s.mu is held.
+func (s *supervisor) currentLocked(p *proc) bool {
+	return !s.killed && s.wanted[p.shard] && s.procs[p.shard] == p && !p.replaced
+}
+
+// relaunch starts the successor of p after delay, trying again every 5 s
+// while that fails, for as long as p is current. restarts is the
+// successor's count of quick deaths in a row.
+func (s *supervisor) relaunch(p *proc, delay time.Duration, restarts int) {
+	for {
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-s.done:
 				return
 			}
 		}
-		s.mu.Unlock()
-		select {
-		case <-time.After(delay):
-		case <-s.done:
+		s.mu.Lock()
+		if !s.currentLocked(p) {
+			s.mu.Unlock()
 			return
 		}
-		delay = 0
+		err := s.startLocked(p.shard)
+		if err == nil {
+			s.procs[p.shard].restarts = restarts
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		s.log.Error().Int("shard", p.shard).Err(err).Msg("cannot restart executor")
+		delay = 5 * time.Second
 	}
 }
