@@ -223,3 +223,15 @@ func ValidTopologyName(name string) error {
 
 // LockPath is the node name Heron uses for a topology lock.
 func LockPath(topology, name string) string { return topology + "__" + name }
+
+// LockNode checks a lock's topology and name and returns the lock's node
+// name under the locks subtree.
+func LockNode(topology, name string) (string, error) {
+	if err := ValidTopologyName(name); err != nil {
+		return "", fmt.Errorf("lock name: %w", err)
+	}
+	if err := ValidTopologyName(topology); err != nil {
+		return "", err
+	}
+	return LockPath(topology, name), nil
+}

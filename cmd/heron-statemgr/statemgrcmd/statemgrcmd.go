@@ -35,17 +35,32 @@ type node struct {
 	Topology string `arg:"" help:"Topology name."`
 }
 
-// ListCmd lists topologies.
-type ListCmd struct{}
-
-// Run lists.
-func (c *ListCmd) Run(env *cli.Env, f *CLI) error {
+// withStore opens the selected state manager around run.
+func (f *CLI) withStore(env *cli.Env, run func(statemgr.Store) error) error {
 	s, err := f.Open(env.Ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	return statecmd.List(env.Ctx, s, env.Stdout)
+	return run(s)
+}
+
+// printer writes a command's result as one JSON line: printer(env)(op(...)).
+func printer(env *cli.Env) func(map[string]any, error) error {
+	return func(res map[string]any, err error) error {
+		if err != nil {
+			return err
+		}
+		return env.JSON(res)
+	}
+}
+
+// ListCmd lists topologies.
+type ListCmd struct{}
+
+// Run lists.
+func (c *ListCmd) Run(env *cli.Env, f *CLI) error {
+	return f.withStore(env, func(s statemgr.Store) error { return statecmd.List(env.Ctx, s, env.Stdout) })
 }
 
 // GetCmd prints a node.
@@ -60,12 +75,9 @@ func (c *GetCmd) Run(env *cli.Env, f *CLI) error {
 	if err != nil {
 		return err
 	}
-	s, err := f.Open(env.Ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	return statecmd.Get(env.Ctx, s, kind, c.Topology, c.Raw, env.Stdout)
+	return f.withStore(env, func(s statemgr.Store) error {
+		return statecmd.Get(env.Ctx, s, kind, c.Topology, c.Raw, env.Stdout)
+	})
 }
 
 // SetCmd writes a node.
@@ -81,16 +93,9 @@ func (c *SetCmd) Run(env *cli.Env, f *CLI) error {
 	if err != nil {
 		return err
 	}
-	s, err := f.Open(env.Ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	res, err := statecmd.Set(env.Ctx, s, kind, c.Topology, c.Raw, c.Create, env.Stdin)
-	if err != nil {
-		return err
-	}
-	return env.JSON(res)
+	return f.withStore(env, func(s statemgr.Store) error {
+		return printer(env)(statecmd.Set(env.Ctx, s, kind, c.Topology, c.Raw, c.Create, env.Stdin))
+	})
 }
 
 // DeleteCmd deletes a node.
@@ -102,16 +107,9 @@ func (c *DeleteCmd) Run(env *cli.Env, f *CLI) error {
 	if err != nil {
 		return err
 	}
-	s, err := f.Open(env.Ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	res, err := statecmd.Delete(env.Ctx, s, kind, c.Topology)
-	if err != nil {
-		return err
-	}
-	return env.JSON(res)
+	return f.withStore(env, func(s statemgr.Store) error {
+		return printer(env)(statecmd.Delete(env.Ctx, s, kind, c.Topology))
+	})
 }
 
 // WatchCmd watches nodes.
@@ -137,12 +135,9 @@ func (c *WatchCmd) Run(env *cli.Env, f *CLI) error {
 		}
 		kinds = []statemgr.Kind{k}
 	}
-	s, err := f.Open(env.Ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	return statecmd.Watch(env.Ctx, s, kinds, c.Topology, c.Raw, env.Stdout)
+	return f.withStore(env, func(s statemgr.Store) error {
+		return statecmd.Watch(env.Ctx, s, kinds, c.Topology, c.Raw, env.Stdout)
+	})
 }
 
 // InitCmd initialises the tree.
@@ -150,14 +145,5 @@ type InitCmd struct{}
 
 // Run initialises.
 func (c *InitCmd) Run(env *cli.Env, f *CLI) error {
-	s, err := f.Open(env.Ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	res, err := statecmd.Init(env.Ctx, s)
-	if err != nil {
-		return err
-	}
-	return env.JSON(res)
+	return f.withStore(env, func(s statemgr.Store) error { return printer(env)(statecmd.Init(env.Ctx, s)) })
 }

@@ -372,13 +372,10 @@ func list(dir string) ([]string, error) {
 // retrying every LockPollInterval until timeout; then ErrLocked. The file is
 // not tied to the process: a crashed holder leaves it until Delete(locks, ...).
 func (s *Store) Lock(ctx context.Context, topology, name string, timeout time.Duration) (func() error, error) {
-	if err := statemgr.ValidTopologyName(name); err != nil {
-		return nil, fmt.Errorf("lock name: %w", err)
-	}
-	if err := statemgr.ValidTopologyName(topology); err != nil {
+	lockName, err := statemgr.LockNode(topology, name)
+	if err != nil {
 		return nil, err
 	}
-	lockName := statemgr.LockPath(topology, name)
 	p, err := s.path(statemgr.Locks, lockName)
 	if err != nil {
 		return nil, err

@@ -540,13 +540,10 @@ func (s *Store) List(ctx context.Context, kind statemgr.Kind) ([]string, error) 
 // Lock takes <root>/locks/<topology>__<name> as an EPHEMERAL node, waiting up
 // to timeout for its holder to release it (or its holder's session to end).
 func (s *Store) Lock(ctx context.Context, topology, name string, timeout time.Duration) (func() error, error) {
-	if err := statemgr.ValidTopologyName(name); err != nil {
-		return nil, fmt.Errorf("lock name: %w", err)
-	}
-	if err := statemgr.ValidTopologyName(topology); err != nil {
+	lockName, err := statemgr.LockNode(topology, name)
+	if err != nil {
 		return nil, err
 	}
-	lockName := statemgr.LockPath(topology, name)
 	p, err := s.nodePath(statemgr.Locks, lockName)
 	if err != nil {
 		return nil, err
