@@ -11,6 +11,7 @@ import (
 
 func init() {
 	commands["json"] = cmdJSON
+	commands["jsonenv"] = cmdJSONEnv
 }
 
 // cmdJSON checks one value in a JSON document:
@@ -126,4 +127,29 @@ func render(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// cmdJSONEnv sets $VAR to one value of a JSON document (the last line of
+// stdout, stderr or a file), rendered as the json command renders it, so
+// that later checks can expect values only known at run time (ports):
+//
+//	exec heron-statemgr -s $S get schedulerlocation WordCount
+//	jsonenv SCHED stdout .http_endpoint
+func cmdJSONEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: jsonenv VAR stdout|stderr|FILE PATH")
+	}
+	lines := nonEmptyLines(ts.ReadFile(args[1]))
+	if len(lines) == 0 {
+		ts.Fatalf("%s holds no JSON", args[1])
+	}
+	var v any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &v); err != nil {
+		ts.Fatalf("%s is not JSON: %v", args[1], err)
+	}
+	got, ok := lookup(v, args[2])
+	if !ok {
+		ts.Fatalf("jsonenv: %s has no %s", args[1], args[2])
+	}
+	ts.Setenv(args[0], render(got))
 }

@@ -12,10 +12,13 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/heronkit/heronkit/lib/config"
 	"github.com/heronkit/heronkit/lib/exitcode"
 	"github.com/heronkit/heronkit/lib/packing"
 	"github.com/heronkit/heronkit/lib/proto/apipb"
+	"github.com/heronkit/heronkit/lib/proto/schedulerpb"
 	"github.com/heronkit/heronkit/lib/scheduler"
 	"github.com/heronkit/heronkit/lib/scheduler/local"
 	"github.com/heronkit/heronkit/lib/statemgr"
@@ -30,12 +33,21 @@ type Result struct {
 	Role     string `json:"role"`
 	Environ  string `json:"environ"`
 	DryRun   bool   `json:"dry_run,omitempty"`
-	// State is the topology's state after the command, when known.
+	// State is the topology's state after the command, when known (after
+	// a dry run: the current one, since nothing changed).
 	State string `json:"state,omitempty"`
 	// Container is the restarted container (-1: all).
 	Container *int `json:"container,omitempty"`
 	// Deleted lists the state nodes a kill removed.
 	Deleted []string `json:"deleted,omitempty"`
+	// Deletes lists, in order, the state nodes a dry run would delete.
+	Deletes []string `json:"deletes,omitempty"`
+	// SchedulerCall is the scheduler request a kill or restart dry run
+	// would make.
+	SchedulerCall *SchedulerCall `json:"scheduler_call,omitempty"`
+	// ControllerCall is the topology manager request an activate or
+	// deactivate dry run would make.
+	ControllerCall *ControllerCall `json:"controller_call,omitempty"`
 	// Note says why nothing changed (already in the wanted state).
 	Note string `json:"note,omitempty"`
 	// Parallelism, Current and Proposed describe an update.
@@ -95,27 +107,50 @@ func (s *session) check(ctx context.Context, mustExist bool) error {
 // Kill stops the topology through its scheduler and removes its state in
 // Heron's order (topology last, since "running" means "has a topology node").
 func Kill(ctx context.Context, opts Options, cfg *config.Config, name string) (*Result, error) {
+	return kill(ctx, opts, cfg, name, false)
+}
+
+// KillDryRun makes Kill's checks and returns the scheduler call it would
+// make and the state nodes it would delete, in order; it changes nothing.
+func KillDryRun(ctx context.Context, opts Options, cfg *config.Config, name string) (*Result, error) {
+	return kill(ctx, opts, cfg, name, true)
+}
+
+func kill(ctx context.Context, opts Options, cfg *config.Config, name string, dry bool) (*Result, error) {
 	s, err := open(ctx, cfg, name, "kill")
 	if err != nil {
 		return nil, err
 	}
 	defer s.store.Close()
+	s.res.DryRun = dry
 	if err := s.check(ctx, false); err != nil {
 		return nil, err
 	}
-	kinds := []statemgr.Kind{statemgr.TManagers, statemgr.MetricsCaches, statemgr.PackingPlans, statemgr.PhysicalPlans,
-		statemgr.Schedulers, statemgr.ExecutionState, statemgr.Topologies}
-	var present []statemgr.Kind
-	for _, k := range kinds {
-		if _, err := s.store.Get(ctx, k, name); err == nil {
-			present = append(present, k)
-		}
+	steps, err := killSteps(ctx, s.store, name)
+	if err != nil {
+		return nil, err
 	}
-	if len(present) == 0 {
+	if !slices.ContainsFunc(steps, func(n node) bool { return n.kind != statemgr.Locks }) {
 		return nil, exitcode.WithHint(exitcode.Errorf(exitcode.NotFound, "topology %s does not exist in cluster %s", name, s.res.Cluster),
 			"list the running topologies with: heron-submit list "+s.res.Cluster)
 	}
-	if slices.Contains(present, statemgr.Schedulers) {
+	hasScheduler := slices.ContainsFunc(steps, func(n node) bool { return n.kind == statemgr.Schedulers })
+	if dry {
+		if hasScheduler {
+			if s.res.SchedulerCall, err = schedulerCall(ctx, opts, cfg, s.store, name, scheduler.PathKill,
+				&schedulerpb.KillTopologyRequest{TopologyName: proto.String(name)}); err != nil {
+				return nil, err
+			}
+		} else if wd, ok := localWorkingDirectory(cfg); ok {
+			s.res.Note = "no scheduler location: the kill would stop the processes left by the pid files in " + wd
+		}
+		for _, n := range steps {
+			s.res.Deletes = append(s.res.Deletes, n.String())
+		}
+		s.res.State = currentState(ctx, s.store, name)
+		return s.res, nil
+	}
+	if hasScheduler {
 		if err := scheduler.KillTopology(ctx, cfg, s.store, opts.Log, name); err != nil {
 			if exitcode.Code(err) != exitcode.Unavailable || !forceStopLocal(opts, cfg) {
 				return nil, fmt.Errorf("failed to kill topology %s with its scheduler; retry the kill later: %w", name, err)
@@ -125,21 +160,26 @@ func Kill(ctx context.Context, opts Options, cfg *config.Config, name string) (*
 	} else if forceStopLocal(opts, cfg) {
 		opts.Log.Warn().Msg("no scheduler location; stopped leftover local processes")
 	}
-	for _, k := range kinds {
+	// The lock goes whether or not it was seen (it may have been taken
+	// since); it is reported only when it existed.
+	lock := statemgr.LockPath(name, "updateTopology")
+	for _, k := range killOrder {
 		if k == statemgr.ExecutionState {
-			// Locks go before the execution state, as in Heron.
-			lock := statemgr.LockPath(name, "updateTopology")
 			if err := s.store.Delete(ctx, statemgr.Locks, lock); err != nil {
 				return nil, fmt.Errorf("delete %s/%s: %w", statemgr.Locks, lock, err)
 			}
+			if slices.Contains(steps, node{statemgr.Locks, lock}) {
+				s.res.Deleted = append(s.res.Deleted, node{statemgr.Locks, lock}.String())
+			}
 		}
-		if !slices.Contains(present, k) {
+		n := node{k, name}
+		if !slices.Contains(steps, n) {
 			continue
 		}
 		if err := s.store.Delete(ctx, k, name); err != nil {
-			return nil, fmt.Errorf("delete %s/%s: %w", k, name, err)
+			return nil, fmt.Errorf("delete %s: %w", n, err)
 		}
-		s.res.Deleted = append(s.res.Deleted, string(k)+"/"+name)
+		s.res.Deleted = append(s.res.Deleted, n.String())
 	}
 	s.res.State = "KILLED"
 	return s.res, nil
@@ -149,11 +189,8 @@ func Kill(ctx context.Context, opts Options, cfg *config.Config, name string) (*
 // pid files in the working directory: the scheduler, then the executors'
 // process groups. It reports whether the cluster uses the local scheduler.
 func forceStopLocal(opts Options, cfg *config.Config) bool {
-	if n, err := cfg.ClassName(config.KeySchedulerClass); err != nil || n != "local" {
-		return false
-	}
-	wd, err := local.WorkingDirectory(cfg)
-	if err != nil {
+	wd, ok := localWorkingDirectory(cfg)
+	if !ok {
 		return false
 	}
 	if pid, ok := local.Running(wd); ok {
@@ -189,21 +226,34 @@ func processAlive(pid int) bool {
 
 // Activate runs a paused topology (through its topology manager).
 func Activate(ctx context.Context, opts Options, cfg *config.Config, name string) (*Result, error) {
-	return setState(ctx, opts, cfg, name, "activate", apipb.TopologyState_PAUSED, apipb.TopologyState_RUNNING, scheduler.Activate)
+	return setState(ctx, opts, cfg, name, "activate", apipb.TopologyState_PAUSED, apipb.TopologyState_RUNNING, scheduler.Activate, false)
+}
+
+// ActivateDryRun makes Activate's checks and returns the topology manager
+// request it would make; it changes nothing.
+func ActivateDryRun(ctx context.Context, opts Options, cfg *config.Config, name string) (*Result, error) {
+	return setState(ctx, opts, cfg, name, "activate", apipb.TopologyState_PAUSED, apipb.TopologyState_RUNNING, scheduler.Activate, true)
 }
 
 // Deactivate pauses a running topology (through its topology manager).
 func Deactivate(ctx context.Context, opts Options, cfg *config.Config, name string) (*Result, error) {
-	return setState(ctx, opts, cfg, name, "deactivate", apipb.TopologyState_RUNNING, apipb.TopologyState_PAUSED, scheduler.Deactivate)
+	return setState(ctx, opts, cfg, name, "deactivate", apipb.TopologyState_RUNNING, apipb.TopologyState_PAUSED, scheduler.Deactivate, false)
+}
+
+// DeactivateDryRun makes Deactivate's checks and returns the topology
+// manager request it would make; it changes nothing.
+func DeactivateDryRun(ctx context.Context, opts Options, cfg *config.Config, name string) (*Result, error) {
+	return setState(ctx, opts, cfg, name, "deactivate", apipb.TopologyState_RUNNING, apipb.TopologyState_PAUSED, scheduler.Deactivate, true)
 }
 
 func setState(ctx context.Context, opts Options, cfg *config.Config, name, action string, from, to apipb.TopologyState,
-	call func(context.Context, statemgr.Store, string) error) (*Result, error) {
+	call func(context.Context, statemgr.Store, string) error, dry bool) (*Result, error) {
 	s, err := open(ctx, cfg, name, action)
 	if err != nil {
 		return nil, err
 	}
 	defer s.store.Close()
+	s.res.DryRun = dry
 	if err := s.check(ctx, true); err != nil {
 		return nil, err
 	}
@@ -224,6 +274,13 @@ func setState(ctx context.Context, opts Options, cfg *config.Config, name, actio
 	default:
 		return nil, exitcode.Errorf(exitcode.Conflict, "topology %s is %s; %s needs it %s", name, st, action, from)
 	}
+	if dry {
+		if s.res.ControllerCall, err = controllerCall(ctx, s.c, name, action); err != nil {
+			return nil, err
+		}
+		s.res.State = from.String()
+		return s.res, nil
+	}
 	if err := call(ctx, s.store, name); err != nil {
 		return nil, err
 	}
@@ -235,11 +292,22 @@ func setState(ctx context.Context, opts Options, cfg *config.Config, name, actio
 // for the topology manager's container the old location goes first, as
 // the topology manager refuses to start while one exists.
 func Restart(ctx context.Context, opts Options, cfg *config.Config, name string, container int) (*Result, error) {
+	return restart(ctx, opts, cfg, name, container, false)
+}
+
+// RestartDryRun makes Restart's checks and returns the state node it would
+// delete and the scheduler call it would make; it changes nothing.
+func RestartDryRun(ctx context.Context, opts Options, cfg *config.Config, name string, container int) (*Result, error) {
+	return restart(ctx, opts, cfg, name, container, true)
+}
+
+func restart(ctx context.Context, opts Options, cfg *config.Config, name string, container int, dry bool) (*Result, error) {
 	s, err := open(ctx, cfg, name, "restart")
 	if err != nil {
 		return nil, err
 	}
 	defer s.store.Close()
+	s.res.DryRun = dry
 	if container < -1 {
 		return nil, exitcode.Errorf(exitcode.Usage, "container %d: give a container index (0 is the topology manager) or -1 for all", container)
 	}
@@ -255,7 +323,24 @@ func Restart(ctx context.Context, opts Options, cfg *config.Config, name string,
 			return nil, exitcode.Errorf(exitcode.NotFound, "topology %s has no container %d (0 is the topology manager; the others are %v)", name, container, plan.ContainerIDs())
 		}
 	}
-	if container == -1 || container == 0 {
+	s.res.Container = &container
+	clearTManager := container == -1 || container == 0
+	if dry {
+		if clearTManager {
+			if _, err := s.store.Get(ctx, statemgr.TManagers, name); err == nil {
+				s.res.Deletes = []string{node{statemgr.TManagers, name}.String()}
+			} else if !errors.Is(err, statemgr.ErrNotFound) {
+				return nil, err
+			}
+		}
+		if s.res.SchedulerCall, err = schedulerCall(ctx, opts, cfg, s.store, name, scheduler.PathRestart,
+			&schedulerpb.RestartTopologyRequest{TopologyName: proto.String(name), ContainerIndex: proto.Int32(int32(container))}); err != nil {
+			return nil, err
+		}
+		s.res.State = currentState(ctx, s.store, name)
+		return s.res, nil
+	}
+	if clearTManager {
 		if err := s.store.Delete(ctx, statemgr.TManagers, name); err != nil {
 			return nil, fmt.Errorf("failed to clear the topology manager location: %w", err)
 		}
@@ -263,7 +348,6 @@ func Restart(ctx context.Context, opts Options, cfg *config.Config, name string,
 	if err := scheduler.RestartTopology(ctx, cfg, s.store, opts.Log, name, container); err != nil {
 		return nil, err
 	}
-	s.res.Container = &container
 	return s.res, nil
 }
 

@@ -146,11 +146,17 @@ type named struct {
 }
 
 // KillCmd is "kill".
-type KillCmd struct{ named }
+type KillCmd struct {
+	named
+	DryRun bool `name:"dry-run" help:"Print the scheduler call and the state nodes (in deletion order) a kill would make and delete; change nothing."`
+}
 
 // Run kills.
 func (c *KillCmd) Run(env *cli.Env) error {
 	if c.ServiceURL != "" {
+		if c.DryRun {
+			return remote.NoDryRun("kill")
+		}
 		return c.viaService(env, func(svc remote.Service, w remote.Where) (any, error) {
 			return remote.Kill(env.Ctx, svc, w, c.Topology)
 		})
@@ -159,7 +165,11 @@ func (c *KillCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	res, err := submit.Kill(env.Ctx, c.opts(env), cfg, c.Topology)
+	kill := submit.Kill
+	if c.DryRun {
+		kill = submit.KillDryRun
+	}
+	res, err := kill(env.Ctx, c.opts(env), cfg, c.Topology)
 	if err != nil {
 		return err
 	}
@@ -167,11 +177,17 @@ func (c *KillCmd) Run(env *cli.Env) error {
 }
 
 // ActivateCmd is "activate".
-type ActivateCmd struct{ named }
+type ActivateCmd struct {
+	named
+	DryRun bool `name:"dry-run" help:"Print the topology manager request activate would make; change nothing."`
+}
 
 // Run activates.
 func (c *ActivateCmd) Run(env *cli.Env) error {
 	if c.ServiceURL != "" {
+		if c.DryRun {
+			return remote.NoDryRun("activate")
+		}
 		return c.viaService(env, func(svc remote.Service, w remote.Where) (any, error) {
 			return remote.Activate(env.Ctx, svc, w, c.Topology)
 		})
@@ -180,7 +196,11 @@ func (c *ActivateCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	res, err := submit.Activate(env.Ctx, c.opts(env), cfg, c.Topology)
+	run := submit.Activate
+	if c.DryRun {
+		run = submit.ActivateDryRun
+	}
+	res, err := run(env.Ctx, c.opts(env), cfg, c.Topology)
 	if err != nil {
 		return err
 	}
@@ -188,11 +208,17 @@ func (c *ActivateCmd) Run(env *cli.Env) error {
 }
 
 // DeactivateCmd is "deactivate".
-type DeactivateCmd struct{ named }
+type DeactivateCmd struct {
+	named
+	DryRun bool `name:"dry-run" help:"Print the topology manager request deactivate would make; change nothing."`
+}
 
 // Run deactivates.
 func (c *DeactivateCmd) Run(env *cli.Env) error {
 	if c.ServiceURL != "" {
+		if c.DryRun {
+			return remote.NoDryRun("deactivate")
+		}
 		return c.viaService(env, func(svc remote.Service, w remote.Where) (any, error) {
 			return remote.Deactivate(env.Ctx, svc, w, c.Topology)
 		})
@@ -201,7 +227,11 @@ func (c *DeactivateCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	res, err := submit.Deactivate(env.Ctx, c.opts(env), cfg, c.Topology)
+	run := submit.Deactivate
+	if c.DryRun {
+		run = submit.DeactivateDryRun
+	}
+	res, err := run(env.Ctx, c.opts(env), cfg, c.Topology)
 	if err != nil {
 		return err
 	}
@@ -213,6 +243,7 @@ type RestartCmd struct {
 	named
 	ContainerID *int `arg:"" optional:"" name:"container-id" help:"Container to restart (Heron's positional form); all when omitted."`
 	Container   *int `name:"container" placeholder:"N" help:"Container to restart: 0 is the topology manager; all when omitted."`
+	DryRun      bool `name:"dry-run" help:"Print the scheduler call (and the state node) a restart would make (and delete); change nothing."`
 }
 
 // Run restarts.
@@ -225,6 +256,9 @@ func (c *RestartCmd) Run(env *cli.Env) error {
 		n = *c.ContainerID
 	}
 	if c.ServiceURL != "" {
+		if c.DryRun {
+			return remote.NoDryRun("restart")
+		}
 		return c.viaService(env, func(svc remote.Service, w remote.Where) (any, error) {
 			return remote.Restart(env.Ctx, svc, w, c.Topology, n)
 		})
@@ -233,7 +267,11 @@ func (c *RestartCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	res, err := submit.Restart(env.Ctx, c.opts(env), cfg, c.Topology, n)
+	restart := submit.Restart
+	if c.DryRun {
+		restart = submit.RestartDryRun
+	}
+	res, err := restart(env.Ctx, c.opts(env), cfg, c.Topology, n)
 	if err != nil {
 		return err
 	}

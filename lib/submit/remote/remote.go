@@ -170,6 +170,15 @@ func Submit(ctx context.Context, svc Service, req SubmitRequest) (*submit.Submit
 	return out, nil
 }
 
+// NoDryRun is the refusal of a --dry-run kill, activate, deactivate or
+// restart through an API server: Heron's server takes no dry-run field on
+// those routes (only submit and update have one), so the request would run
+// for real.
+func NoDryRun(action string) error {
+	return exitcode.WithHint(exitcode.Errorf(exitcode.Usage, "%s --dry-run cannot go through --service-url: the API server has no dry run for %s", action, action),
+		"drop --service-url and give the cluster's configuration (--config-path) to see what "+action+" would do")
+}
+
 func result(action string, w Where, name string) *submit.Result {
 	return &submit.Result{Action: action, Topology: name, Cluster: w.Cluster, Role: w.Role, Environ: w.Environ}
 }
