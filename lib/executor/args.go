@@ -25,10 +25,10 @@ type Args struct {
 	StateManagerRoot       string `name:"state-manager-root" required:"" help:"State root path."`
 	StateManagerConfigFile string `name:"state-manager-config-file" default:"./heron-conf/statemgr.yaml" help:"statemgr.yaml."`
 
-	ServerPort             int `name:"server-port" required:"" help:"Topology manager server port (shard 0) or stream manager data port."`
-	TmanagerControllerPort int `name:"tmanager-controller-port" required:"" help:"Topology manager controller HTTP port (shard 0) or stream manager local data port."`
-	TmanagerStatsPort      int `name:"tmanager-stats-port" required:"" help:"Topology manager stats HTTP port (shard 0)."`
-	ShellPort              int `name:"shell-port" required:"" help:"heron-shell HTTP port."`
+	ServerPort             int `name:"server-port" required:"" help:"Topology manager server port (shard 0) or stream manager data port; 0 picks a free one and reports it in state (native topologies)."`
+	TmanagerControllerPort int `name:"tmanager-controller-port" required:"" help:"Topology manager controller HTTP port (shard 0) or stream manager local data port; 0 picks a free one (native topologies)."`
+	TmanagerStatsPort      int `name:"tmanager-stats-port" required:"" help:"Topology manager stats HTTP port (shard 0); 0 picks a free one (native topologies)."`
+	ShellPort              int `name:"shell-port" required:"" help:"heron-shell HTTP port; 0 picks a free one and reports it in the physical plan (native topologies)."`
 	MetricsManagerPort     int `name:"metrics-manager-port" required:"" help:"Metrics manager port (reported as the metrics source port)."`
 
 	HeronInternalsConfigFile string `name:"heron-internals-config-file" default:"./heron-conf/heron_internals.yaml" help:"heron_internals.yaml."`
