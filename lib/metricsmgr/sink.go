@@ -31,6 +31,11 @@ type SinkSpec struct {
 	Log io.Writer
 }
 
+// sinkStopGrace is how long a closing sink may take to exit once its stdin
+// is closed (or, when it stopped reading, once the manager closed) before it
+// is killed.
+var sinkStopGrace = 10 * time.Second
+
 // sinkProc feeds one sink process and restarts it per its budget.
 type sinkProc struct {
 	spec    SinkSpec
@@ -109,8 +114,23 @@ func (s *sinkProc) runOnce() error {
 		return err
 	}
 	s.starts.Add(1)
+	grace := sinkStopGrace
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	exited := make(chan struct{})
+	go func() { done <- cmd.Wait(); close(exited) }()
+	// A sink that stopped reading blocks the write below; the manager's
+	// close must still end it (and so this function) in bounded time.
+	go func() {
+		select {
+		case <-exited:
+		case <-s.closed:
+			select {
+			case <-exited:
+			case <-time.After(grace):
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			}
+		}
+	}()
 	w := bufio.NewWriterSize(stdin, 64<<10)
 	enc := metricsrecord.NewWriter(w)
 	for {
@@ -123,7 +143,7 @@ func (s *sinkProc) runOnce() error {
 			select {
 			case err := <-done:
 				return err
-			case <-time.After(10 * time.Second):
+			case <-time.After(grace):
 				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 				return <-done
 			}

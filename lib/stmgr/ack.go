@@ -126,6 +126,13 @@ func (a *acker) waitRoom(stop *atomic.Bool) bool {
 	return !a.closed && !stop.Load()
 }
 
+// full reports whether topology.max.spout.pending messages are in flight.
+func (a *acker) full() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.max > 0 && len(a.pending) >= a.max
+}
+
 func (a *acker) wake() {
 	a.mu.Lock()
 	a.room.Broadcast()
@@ -163,9 +170,19 @@ type flight struct {
 type held struct {
 	roots []root
 	key   uint64
-	xor   uint64
+	// xors[j] is the XOR of the children's keys announced to roots[j]
+	// (nil until a child is anchored).
+	xors  []uint64
 	input int
 	at    time.Time
+}
+
+// ackValue is what acking the held tuple sends to its j-th root.
+func (h *held) ackValue(j int) uint64 {
+	if h.xors == nil {
+		return h.key
+	}
+	return h.key ^ h.xors[j]
 }
 
 func newFlight() *flight { return &flight{tuples: map[uint64]*held{}} }
@@ -188,7 +205,10 @@ func (f *flight) take(id uint64) *held {
 	return h
 }
 
-// anchor folds a child's key into its anchors and returns their roots.
+// anchor folds a child's key into its anchors and returns their roots. The
+// child retires its key once per root, so the key is announced once per root
+// too: by the first anchor holding that root (anchors sharing a root, or an
+// anchor named twice, must not announce it again).
 func (f *flight) anchor(ids []uint64, key uint64, roots []root) []root {
 	f.mu.Lock()
 	for _, id := range ids {
@@ -196,8 +216,7 @@ func (f *flight) anchor(ids []uint64, key uint64, roots []root) []root {
 		if h == nil {
 			continue
 		}
-		h.xor ^= key
-		for _, r := range h.roots {
+		for j, r := range h.roots {
 			dup := false
 			for _, have := range roots {
 				if have == r {
@@ -207,6 +226,12 @@ func (f *flight) anchor(ids []uint64, key uint64, roots []root) []root {
 			}
 			if !dup {
 				roots = append(roots, r)
+				if key != 0 {
+					if h.xors == nil {
+						h.xors = make([]uint64, len(h.roots))
+					}
+					h.xors[j] ^= key
+				}
 			}
 		}
 	}
@@ -217,6 +242,19 @@ func (f *flight) anchor(ids []uint64, key uint64, roots []root) []root {
 // rootsOf returns the roots of the given held tuples without changing them.
 func (f *flight) rootsOf(ids []uint64, roots []root) []root {
 	return f.anchor(ids, 0, roots)
+}
+
+// expire forgets the tuples held longer than the message timeout: their
+// spout messages have failed by now, and a bolt that never acks must not
+// make the map grow without bound.
+func (f *flight) expire(now time.Time, timeout time.Duration) {
+	f.mu.Lock()
+	for id, h := range f.tuples {
+		if now.Sub(h.at) >= timeout {
+			delete(f.tuples, id)
+		}
+	}
+	f.mu.Unlock()
 }
 
 func (f *flight) reset() {

@@ -221,6 +221,9 @@ func (l *local) convert(out []byte, b *batch, acks *ackBuf, roots *[]root) []byt
 // readLoop reads the instance's stdout until EOF and routes every line.
 func (l *local) readLoop(r io.Reader, stop *atomic.Bool) error {
 	e := newEmitter(l)
+	if l.acker != nil && l.acker.max > 0 && l.m.plan.AtLeastOnce {
+		e.stop = stop
+	}
 	buf := make([]byte, readBuf)
 	start, end := 0, 0
 	spout := l.task.Component.Spout
@@ -294,6 +297,9 @@ type emitter struct {
 	key     []byte
 	scratch bytes.Buffer
 	badLogs int
+	// stop is set for a spout whose messages are bounded by
+	// topology.max.spout.pending.
+	stop *atomic.Bool
 }
 
 func newEmitter(l *local) *emitter {
@@ -329,6 +335,14 @@ func (e *emitter) lines(p []byte) {
 		return
 	}
 	for len(p) > 0 {
+		// topology.max.spout.pending holds for every line, not only
+		// between reads (one read can bring many messages).
+		if e.stop != nil && e.l.acker.full() {
+			e.flush()
+			if !e.l.acker.waitRoom(e.stop) {
+				return // the spout is gone or the manager closed
+			}
+		}
 		i := bytes.IndexByte(p, '\n')
 		e.json(p[:i])
 		p = p[i+1:]
@@ -554,8 +568,8 @@ func (e *emitter) ackFail(msg *instance.Message) {
 	st := e.l.stats
 	lat := time.Since(h.at).Nanoseconds()
 	if msg.Kind == instance.KindAck {
-		for _, r := range h.roots {
-			e.acks.add(ackKind, r.task, r.key, h.key^h.xor)
+		for j, r := range h.roots {
+			e.acks.add(ackKind, r.task, r.key, h.ackValue(j))
 		}
 		st.ackIn[h.input].Add(1)
 		st.processNs[h.input].Add(lat)

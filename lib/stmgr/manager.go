@@ -55,6 +55,10 @@ type Manager struct {
 
 	connMu sync.Mutex
 	conns  map[net.Conn]bool
+	// from is the latest connection of each peer container: only it may
+	// set or clear that peer's back pressure (an older one can end after
+	// the peer reconnected and said it is congested).
+	from map[int32]net.Conn
 }
 
 type serverStats struct {
@@ -76,7 +80,7 @@ func New(cfg Config) (*Manager, error) {
 	p := cfg.Plan
 	m := &Manager{cfg: cfg, plan: p, me: cfg.Container, name: StmgrID(cfg.Container), log: cfg.Log,
 		dest: make([]*Queue, len(p.Tasks)), locals: make([]*local, len(p.Tasks)), peers: map[int32]*peer{},
-		bp: newBackPressure(), streams: map[string]string{}, conns: map[net.Conn]bool{}}
+		bp: newBackPressure(), streams: map[string]string{}, conns: map[net.Conn]bool{}, from: map[int32]net.Conn{}}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	for _, st := range p.Streams {
 		m.streams[st.ID] = st.ID
@@ -246,11 +250,24 @@ func (m *Manager) sweep() {
 		case <-m.ctx.Done():
 			return
 		case now := <-tick.C:
-			for _, l := range m.locals {
-				if l != nil && l.acker != nil {
-					l.acker.sweep(now)
-				}
-			}
+			m.expire(now)
+		}
+	}
+}
+
+// expire fails the spout messages and forgets the bolt-held tuples older
+// than the message timeout.
+func (m *Manager) expire(now time.Time) {
+	timeout := time.Duration(m.plan.MessageTimeoutSecs) * time.Second
+	for _, l := range m.locals {
+		if l == nil {
+			continue
+		}
+		if l.acker != nil {
+			l.acker.sweep(now)
+		}
+		if l.flight != nil {
+			l.flight.expire(now, timeout)
 		}
 	}
 }

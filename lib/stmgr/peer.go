@@ -224,7 +224,26 @@ func (m *Manager) receive(c net.Conn) error {
 	if h.TopologyID != m.cfg.TopologyID {
 		return fmt.Errorf("peer %s belongs to topology %q, not %q", StmgrID(h.Container), h.TopologyID, m.cfg.TopologyID)
 	}
-	defer m.bp.setRemote(h.Container, false)
+	// A new connection starts uncongested: the peer says at once if it
+	// is not, and an older connection's state is stale.
+	m.connMu.Lock()
+	m.from[h.Container] = c
+	m.bp.setRemote(h.Container, false)
+	m.connMu.Unlock()
+	// remote sets the peer's back pressure if c is still its connection
+	// (end: c is closing, so it no longer is).
+	remote := func(on, end bool) {
+		m.connMu.Lock()
+		defer m.connMu.Unlock()
+		if m.from[h.Container] != c {
+			return
+		}
+		if end {
+			delete(m.from, h.Container)
+		}
+		m.bp.setRemote(h.Container, on)
+	}
+	defer remote(false, true)
 	for {
 		f, err := readFrame(r, m.intern)
 		if err != nil {
@@ -232,7 +251,7 @@ func (m *Manager) receive(c net.Conn) error {
 		}
 		switch f.typ {
 		case frameBP:
-			m.bp.setRemote(h.Container, f.bp)
+			remote(f.bp, false)
 		case frameAck:
 			b := f.body
 			for i := 0; i+ackRecord <= len(b.buf); i += ackRecord {

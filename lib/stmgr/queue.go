@@ -1,6 +1,7 @@
 package stmgr
 
 import (
+	"slices"
 	"sync"
 )
 
@@ -29,6 +30,9 @@ type batch struct {
 	enc      byte
 	n        int
 	buf      []byte
+	// front is set on batches queued by pushFront (not counted in the
+	// queue's bytes and tuples).
+	front bool
 }
 
 var batchPool = sync.Pool{New: func() any { return &batch{buf: make([]byte, 0, batchCap)} }}
@@ -42,6 +46,7 @@ func putBatch(b *batch) {
 	b.buf = b.buf[:0]
 	b.n = 0
 	b.stream = nil
+	b.front = false
 	batchPool.Put(b)
 }
 
@@ -117,8 +122,9 @@ func (q *Queue) push(b *batch, wait, drop bool) bool {
 	return true
 }
 
-// pushFront puts a control batch ahead of everything queued; it is not
-// counted against the watermarks.
+// pushFront puts a control batch ahead of the data queued, after the
+// control batches queued before it (so that a peer or a spout sees state
+// changes in order); it is not counted against the watermarks.
 func (q *Queue) pushFront(b *batch) {
 	q.mu.Lock()
 	if q.closed {
@@ -126,11 +132,16 @@ func (q *Queue) pushFront(b *batch) {
 		putBatch(b)
 		return
 	}
-	if q.head > 0 {
+	b.front = true
+	i := q.head
+	for i < len(q.items) && q.items[i].front {
+		i++
+	}
+	if i == q.head && q.head > 0 {
 		q.head--
 		q.items[q.head] = b
 	} else {
-		q.items = append([]*batch{b}, q.items...)
+		q.items = slices.Insert(q.items, i, b)
 	}
 	q.notEmpty.Signal()
 	q.mu.Unlock()
@@ -150,7 +161,7 @@ func (q *Queue) pop(dst []*batch) []*batch {
 		q.head++
 		dst = append(dst, b)
 		n++
-		if b.enc == encBP {
+		if b.enc == encBP || b.front {
 			continue
 		}
 		q.bytes -= int64(len(b.buf))
@@ -192,7 +203,7 @@ func (q *Queue) unget(bs []*batch) {
 	q.items = append(append(q.items[:0], bs...), rest...)
 	q.head = 0
 	for _, b := range bs {
-		if b.enc == encBP {
+		if b.enc == encBP || b.front {
 			continue
 		}
 		q.bytes += int64(len(b.buf))
