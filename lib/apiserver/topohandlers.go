@@ -110,6 +110,17 @@ func pathTarget(r *http.Request) (Target, error) {
 	return t, nil
 }
 
+// opError answers a failed operation on a topology. A topology not found
+// under a cluster this server does not serve is most likely a wrong cluster
+// name, so the answer says which cluster the server serves.
+func (s *Server) opError(w http.ResponseWriter, t Target, err error) {
+	msg := err.Error()
+	if statusOf(err) == http.StatusNotFound && t.Cluster != s.opts.Cluster {
+		msg += fmt.Sprintf(" (this API server serves cluster %s)", s.opts.Cluster)
+	}
+	writeMessage(w, statusOf(err), msg)
+}
+
 // runtimeOp is activate, deactivate and kill: Heron's 200 {"message": "<name> <done>"}.
 func (s *Server) runtimeOp(w http.ResponseWriter, r *http.Request, op, done string,
 	run func(context.Context, *config.Config, Target) error) {
@@ -122,7 +133,7 @@ func (s *Server) runtimeOp(w http.ResponseWriter, r *http.Request, op, done stri
 	s.metrics.op(op, err)
 	if err != nil {
 		s.log.Error().Err(err).Str("topology", t.Name).Str("op", op).Msg("operation failed")
-		writeMessage(w, statusOf(err), err.Error())
+		s.opError(w, t, err)
 		return
 	}
 	s.log.Info().Str("topology", t.Name).Str("op", op).Msg("operation done")
@@ -206,7 +217,7 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		s.log.Error().Err(err).Str("topology", t.Name).Str("op", "update").Msg("operation failed")
-		writeMessage(w, statusOf(err), err.Error())
+		s.opError(w, t, err)
 	case job.DryRun:
 		writeJSON(w, http.StatusOK, map[string]any{"response": dry})
 	default:
@@ -343,7 +354,7 @@ func (s *Server) handleTopology(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := s.life.List(r.Context(), s.requestConfig(t, nil))
 	if err != nil {
-		writeMessage(w, statusOf(err), err.Error())
+		s.opError(w, t, err)
 		return
 	}
 	for _, info := range list {

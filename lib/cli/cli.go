@@ -16,15 +16,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kong"
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
+	zlog "github.com/rs/zerolog/log"
 	"github.com/willabides/kongplete"
 
 	"github.com/heronkit/heronkit/lib/exitcode"
@@ -107,6 +110,10 @@ func Main(a App) int {
 
 type exitSignal struct{ code int }
 
+// setGlobalLogger hands the first command's logger to zerolog's global one,
+// once per process (a binary runs one command).
+var setGlobalLogger sync.Once
+
 // Run parses args and runs the selected command. It never calls os.Exit.
 func Run(a App, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	defer func() {
@@ -129,6 +136,15 @@ func Run(a App, args []string, stdin io.Reader, stdout, stderr io.Writer) (code 
 
 	kctx, err := parser.Parse(args)
 	if err != nil {
+		// A file argument that does not exist: kong prints the raw stat
+		// error, so say it plainly and point at the path instead of --help.
+		var pathErr *fs.PathError
+		if errors.Is(err, fs.ErrNotExist) && errors.As(err, &pathErr) {
+			flag, _, _ := strings.Cut(err.Error(), ":")
+			fmt.Fprintf(stderr, "%s: error: %s: %s does not exist\n", a.Name, flag, pathErr.Path)
+			fmt.Fprintf(stderr, "%s: hint: check the path (a relative one starts from the current directory)\n", a.Name)
+			return exitcode.Usage
+		}
 		fmt.Fprintf(stderr, "%s: error: %v\n", a.Name, err)
 		var pe *kong.ParseError
 		if errors.As(err, &pe) {
@@ -138,6 +154,9 @@ func Run(a App, args []string, stdin io.Reader, stdout, stderr io.Writer) (code 
 	}
 	g := findGlobals(a.CLI)
 	log := NewLogger(stderr, g.LogLevel, g.LogFormat).With().Str("cmd", a.Name).Logger()
+	// Libraries that log through zerolog's global logger (the ZooKeeper
+	// client's debug lines) must honour --log-level and --log-format too.
+	setGlobalLogger.Do(func() { zlog.Logger = log })
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

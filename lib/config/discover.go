@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/heronkit/heronkit/conf"
 )
@@ -41,9 +43,34 @@ func FindConfigPath(cluster string) (string, error) {
 		}
 	}
 	if _, err := fs.Stat(conf.FS, cluster); err != nil {
-		return "", fmt.Errorf("cluster %q not found in %v nor among the built-in clusters; create <config-path>/%s or pass --config-path", cluster, candidates, cluster)
+		return "", fmt.Errorf("cluster %q not found in %v nor among the built-in clusters (known clusters: %s); create <config-path>/%s or pass --config-path", cluster, candidates, strings.Join(knownClusters(candidates), ", "), cluster)
 	}
 	return unpackEmbedded()
+}
+
+// knownClusters names the cluster folders (those holding a statemgr.yaml)
+// in the candidates and the built-in ones, so a typo's error shows the
+// names that would have worked.
+func knownClusters(candidates []string) []string {
+	seen := map[string]bool{}
+	add := func(fsys fs.FS) {
+		entries, _ := fs.ReadDir(fsys, ".")
+		for _, e := range entries {
+			if _, err := fs.Stat(fsys, e.Name()+"/statemgr.yaml"); err == nil {
+				seen[e.Name()] = true
+			}
+		}
+	}
+	for _, c := range candidates {
+		add(os.DirFS(c))
+	}
+	add(conf.FS)
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // unpackEmbedded writes the embedded cluster folders into a cache folder

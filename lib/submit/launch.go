@@ -32,13 +32,15 @@ type Write struct {
 	Value json.RawMessage `json:"value"`
 }
 
-// TopologyResult describes one submitted topology.
+// TopologyResult describes one submitted topology. Containers and Instances
+// are left out when unknown: through an API server the server packs, and its
+// answer carries no counts (zeros would read as an empty topology).
 type TopologyResult struct {
 	Name       string              `json:"name"`
 	ID         string              `json:"id"`
 	State      string              `json:"state"`
-	Containers int                 `json:"containers"`
-	Instances  int                 `json:"instances"`
+	Containers int                 `json:"containers,omitempty"`
+	Instances  int                 `json:"instances,omitempty"`
 	PackageURI string              `json:"package_uri,omitempty"`
 	Package    []pkgtar.Entry      `json:"package,omitempty"`
 	Writes     []Write             `json:"writes,omitempty"`

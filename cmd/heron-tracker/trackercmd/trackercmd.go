@@ -2,6 +2,7 @@
 package trackercmd
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,12 +60,17 @@ func (c *CLI) Run(env *cli.Env) error {
 	if c.Verbose {
 		log = log.Level(zerolog.DebugLevel)
 	}
-	cfg, err := tracker.LoadConfig(expandHome(c.ConfigFile))
+	path := expandHome(c.ConfigFile)
+	cfg, err := tracker.LoadConfig(path)
 	if err != nil {
 		return exitcode.Wrap(exitcode.Config, err)
 	}
 	cfg.Override(tracker.StateManager{Type: c.Type, Name: c.Name, RootPath: c.Rootpath, HostPort: c.Hostport, TunnelHost: c.Tunnelhost})
 	if err := cfg.Validate(); err != nil {
+		if _, serr := os.Stat(path); os.IsNotExist(serr) {
+			// Heron's rule: no file means the flags alone define the state manager.
+			err = fmt.Errorf("no tracker config at %s, and the flags do not define a state manager: %w", path, err)
+		}
 		return exitcode.WithHint(exitcode.Wrap(exitcode.Config, err),
 			"write a heron_tracker.yaml (see conf/tracker/heron_tracker.yaml) or pass --type, --name and --rootpath (and --hostport for zookeeper)")
 	}
