@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -145,7 +146,13 @@ func Init(ctx context.Context, s statemgr.Store) (map[string]any, error) {
 }
 
 func describe(err error, kind statemgr.Kind, topology string) error {
-	return fmt.Errorf("%s of topology %q: %w", nodes.NameOf(kind), topology, err)
+	err = fmt.Errorf("%s of topology %q: %w", nodes.NameOf(kind), topology, err)
+	if errors.Is(err, statemgr.ErrNotFound) {
+		// The two usual causes: a misspelt name, or a topology not (yet) running.
+		return exitcode.WithHint(err, "'heron-statemgr list' shows the topologies this state manager has; "+
+			"tmanagerlocation and pplan exist only while the topology runs")
+	}
+	return err
 }
 
 // Change is one line of watch output.
