@@ -61,7 +61,9 @@ func (l *LogFile) Write(p []byte) (int, error) {
 		return 0, os.ErrClosed
 	}
 	if l.size > 0 && l.size+int64(len(p)) > l.max {
-		if err := l.rotate(); err != nil {
+		// A failed rotation leaves the current file open: writing goes
+		// on there and the next write tries again.
+		if err := l.rotate(); err != nil && l.f == nil {
 			return 0, err
 		}
 	}
@@ -70,9 +72,9 @@ func (l *LogFile) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// rotate renames the files while the current one stays open (so it can be
+// kept if a rename fails), then opens a new current file.
 func (l *LogFile) rotate() error {
-	l.f.Close()
-	l.f = nil
 	for i := l.files - 1; i >= 1; i-- {
 		from := fmt.Sprintf("%s.%d", l.base, i-1)
 		to := fmt.Sprintf("%s.%d", l.base, i)
@@ -82,6 +84,8 @@ func (l *LogFile) rotate() error {
 			}
 		}
 	}
+	l.f.Close()
+	l.f = nil
 	if l.files == 1 {
 		_ = os.Remove(l.Path())
 	}

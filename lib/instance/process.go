@@ -23,6 +23,10 @@ import (
 // larger pipes mean fewer context switches per tuple.
 const PipeSize = 1 << 20
 
+// stderrWaitDelay bounds how long the exit of a process waits for the end
+// of its stderr, which a child of its may hold open.
+const stderrWaitDelay = 3 * time.Second
+
 // Identity is what an instance is told about itself through its environment.
 type Identity struct {
 	Topology, TopologyID, Component, InstanceID string
@@ -130,6 +134,10 @@ func Start(s Spec) (*Process, error) {
 		cmd.Stderr = g
 	}
 	cmd.SysProcAttr = sysProcAttr()
+	// A child that left the process group may keep stderr open long after
+	// the process exited: stop waiting for its output after a while, or
+	// the exit would go unnoticed.
+	cmd.WaitDelay = stderrWaitDelay
 	if err := cmd.Start(); err != nil {
 		if g != nil {
 			close(g.open)
@@ -150,6 +158,9 @@ func Start(s Spec) (*Process, error) {
 	p := &Process{Cmd: cmd, Stdin: inW, Stdout: outR, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait() // after the copy of its stderr ended
+		if errors.Is(p.err, exec.ErrWaitDelay) {
+			p.err = nil // it exited with status 0; only its stderr was cut
+		}
 		if g != nil {
 			logLine(s.Stderr, "pid %d %s", pid, exitLine(cmd.ProcessState))
 		}

@@ -1,6 +1,7 @@
 package instance
 
 import (
+	"bufio"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -95,5 +96,41 @@ func TestLogLifecycleLinesRotate(t *testing.T) {
 	}
 	if _, err := os.Stat(base + ".3"); err == nil {
 		t.Errorf("more than 3 files kept")
+	}
+}
+
+// A process whose child moved to another process group and keeps stderr
+// open is still seen to exit: its exit line and Done do not wait for the
+// child, and a status 0 is still no error.
+func TestExitNoticedWhileGrandchildHoldsStderr(t *testing.T) {
+	for _, status := range []int{3, 0} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			t.Parallel()
+			log, err := OpenLog(filepath.Join(t.TempDir(), "i.log"), 1<<20, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer log.Close()
+			// The grandchild prints its pid (setsid may fork) and sleeps
+			// in its own session, out of reach of the process group.
+			cmd := `setsid sh -c 'echo $$; exec sleep 300' & exit ` + strconv.Itoa(status)
+			p, err := Start(Spec{Command: cmd, Dir: t.TempDir(), Stderr: log, LogLifecycle: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(p.Stdout).ReadString('\n')
+			gc, _ := strconv.Atoi(strings.TrimSpace(line))
+			if err != nil || gc <= 0 {
+				p.Stop(time.Second)
+				t.Fatalf("no grandchild pid: %q, %v", line, err)
+			}
+			defer func() { _ = syscall.Kill(gc, syscall.SIGKILL) }()
+			waitDone(t, p)
+			lines := readLines(t, log.Path())
+			want := " exited with status " + strconv.Itoa(status)
+			if p.ExitCode() != status || (p.Err() == nil) != (status == 0) || !strings.HasSuffix(lines[len(lines)-1], want) {
+				t.Fatalf("exit code %d, err %v, log:\n%s", p.ExitCode(), p.Err(), strings.Join(lines, "\n"))
+			}
+		})
 	}
 }

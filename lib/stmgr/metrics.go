@@ -268,7 +268,7 @@ func (m *Manager) collectServer() Source {
 		pre := "__client_" + p.name + "/"
 		add(pre+"__tuples_to_stmgrs", p.tuplesTo.Swap(0))
 		add(pre+"__bytes_to_stmgrs", p.bytesTo.Swap(0))
-		add(pre+"__tuples_to_stmgrs_lost", p.q.takeDropped())
+		add(pre+"__tuples_to_stmgrs_lost", p.q.takeDropped()+p.lost.Swap(0))
 		bytes, tuples := p.q.Depth()
 		add(pre+"__queued_bytes", bytes)
 		add(pre+"__queued_tuples", tuples)

@@ -140,6 +140,9 @@ func (p *peer) serve(conn net.Conn) error {
 		}
 		for i, b := range bs {
 			if err := writeBatchFrame(w, b); err != nil {
+				// The frames buffered before it may or may not have
+				// arrived: they are lost (at most once).
+				p.drop(bs[:i], true)
 				p.q.unget(bs[i:])
 				return err
 			}
@@ -147,18 +150,24 @@ func (p *peer) serve(conn net.Conn) error {
 		if err := w.Flush(); err != nil {
 			// Frames may or may not have arrived; resend none of them
 			// (at most once).
-			p.drop(bs)
+			p.drop(bs, true)
 			return err
 		}
-		p.drop(bs)
+		p.drop(bs, false)
 	}
 }
 
-func (p *peer) drop(bs []*batch) {
+// drop releases batches written to the peer, counting their tuples as sent
+// or, when the write failed, as lost.
+func (p *peer) drop(bs []*batch, lost bool) {
 	for i, b := range bs {
 		if b.enc == encRaw || b.enc == encJSON {
-			p.tuplesTo.Add(int64(b.n))
-			p.bytesTo.Add(int64(len(b.buf)))
+			if lost {
+				p.lost.Add(int64(b.n))
+			} else {
+				p.tuplesTo.Add(int64(b.n))
+				p.bytesTo.Add(int64(len(b.buf)))
+			}
 		}
 		bs[i] = nil
 		putBatch(b)
