@@ -672,6 +672,16 @@ func (s *Store) startWatcher(ctx context.Context) (context.Context, func(), erro
 	return ctx, func() { stop(); cancel(); s.watchers.Done() }, nil
 }
 
+// sessionChanged reports whether a watch loop runs in a new ZooKeeper session
+// since its last read (or was told of an expiry), when its watchers must hear
+// EventReconnected and the state again; it records the current session.
+func (s *Store) sessionChanged(session *int64, expired *bool) bool {
+	id := s.conn.SessionID()
+	changed := *expired || (*session != 0 && id != *session)
+	*session, *expired = id, false
+	return changed
+}
+
 // rearmDelay is the pause before re-arming a watch after a connection error.
 func (s *Store) rearmDelay() time.Duration {
 	return min(max(s.opts.RetryInterval, 50*time.Millisecond), time.Second)
@@ -745,14 +755,11 @@ func (s *Store) Watch(ctx context.Context, kind statemgr.Kind, topology string) 
 				}
 				continue
 			}
-			if id := s.conn.SessionID(); expired || (session != 0 && id != session) {
-				expired, first = false, true
+			if s.sessionChanged(&session, &expired) {
+				first = true
 				if !emit(statemgr.Event{Type: statemgr.EventReconnected}) {
 					return
 				}
-				session = id
-			} else {
-				session = id
 			}
 			var ev *statemgr.Event
 			switch {
@@ -824,14 +831,11 @@ func (s *Store) WatchChildren(ctx context.Context, kind statemgr.Kind) (<-chan s
 				}
 				continue
 			}
-			if id := s.conn.SessionID(); expired || (session != 0 && id != session) {
-				expired, first = false, true
+			if s.sessionChanged(&session, &expired) {
+				first = true
 				if !emit(statemgr.Event{Type: statemgr.EventReconnected}) {
 					return
 				}
-				session = id
-			} else {
-				session = id
 			}
 			names = slices.Clone(names)
 			if names == nil {
