@@ -682,6 +682,15 @@ func (s *Store) sessionChanged(session *int64, expired *bool) bool {
 	return changed
 }
 
+// waitToRearm logs a watch loop's failed read and waits before it re-arms;
+// false once ctx has ended.
+func (s *Store) waitToRearm(ctx context.Context, err error, node, msg string) bool {
+	if ctx.Err() == nil {
+		log.Debug().Err(err).Str("node", node).Msg(msg)
+	}
+	return s.sleep(ctx, s.rearmDelay()) == nil
+}
+
 // rearmDelay is the pause before re-arming a watch after a connection error.
 func (s *Store) rearmDelay() time.Duration {
 	return min(max(s.opts.RetryInterval, 50*time.Millisecond), time.Second)
@@ -747,10 +756,7 @@ func (s *Store) Watch(ctx context.Context, kind statemgr.Kind, topology string) 
 				}
 			}
 			if err != nil {
-				if ctx.Err() == nil {
-					log.Debug().Err(err).Str("node", p).Msg("re-arming ZooKeeper watch")
-				}
-				if s.sleep(ctx, s.rearmDelay()) != nil {
+				if !s.waitToRearm(ctx, err, p, "re-arming ZooKeeper watch") {
 					return
 				}
 				continue
@@ -823,10 +829,7 @@ func (s *Store) WatchChildren(ctx context.Context, kind statemgr.Kind) (<-chan s
 				names = nil
 			}
 			if err != nil {
-				if ctx.Err() == nil {
-					log.Debug().Err(err).Str("node", kp).Msg("re-arming ZooKeeper children watch")
-				}
-				if s.sleep(ctx, s.rearmDelay()) != nil {
+				if !s.waitToRearm(ctx, err, kp, "re-arming ZooKeeper children watch") {
 					return
 				}
 				continue
