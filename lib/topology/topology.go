@@ -167,14 +167,8 @@ func Parse(name string, data []byte) (*Definition, error) {
 		c.add(top.Line, "", "want a map with name, config, spouts, bolts and streams, got %s", kind(top))
 		return nil, c.err()
 	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(top.Content); i += 2 {
-		k, v := top.Content[i], top.Content[i+1]
-		if seen[k.Value] {
-			c.add(k.Line, k.Value, "given twice")
-			continue
-		}
-		seen[k.Value] = true
+	seen := map[string]int{}
+	eachKey(c, top, "", seen, func(k, v *yaml.Node, _ string) {
 		switch k.Value {
 		case "name":
 			def.Name, def.NameLine = scalar(c, v, "name"), k.Line
@@ -189,11 +183,11 @@ func Parse(name string, data []byte) (*Definition, error) {
 		default:
 			c.add(k.Line, k.Value, "unknown key (want name, config, spouts, bolts or streams)")
 		}
-	}
-	if !seen["name"] {
+	})
+	if _, ok := seen["name"]; !ok {
 		c.add(top.Line, "name", "missing: every topology needs a name")
 	}
-	if !seen["spouts"] {
+	if _, ok := seen["spouts"]; !ok {
 		c.add(top.Line, "spouts", "missing: a topology needs at least one spout")
 	}
 	return def, c.err()
@@ -215,14 +209,7 @@ func components(c *errs, n *yaml.Node, what string, spout bool) []*Component {
 			continue
 		}
 		comp := &Component{Spout: spout, Mode: native.ModeRaw, Parallelism: 1, field: field, line: item.Line, lines: map[string]int{}}
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			k, v := item.Content[j], item.Content[j+1]
-			f := field + "." + k.Value
-			if _, dup := comp.lines[k.Value]; dup {
-				c.add(k.Line, f, "given twice")
-				continue
-			}
-			comp.lines[k.Value] = k.Line
+		eachKey(c, item, field, comp.lines, func(k, v *yaml.Node, f string) {
 			switch k.Value {
 			case "name":
 				comp.Name = scalar(c, v, f)
@@ -241,7 +228,7 @@ func components(c *errs, n *yaml.Node, what string, spout bool) []*Component {
 			default:
 				c.add(k.Line, f, "unknown key (want name, command, mode, parallelism, outputs, resources or config)")
 			}
-		}
+		})
 		out = append(out, comp)
 	}
 	return out
@@ -327,14 +314,7 @@ func streams(c *errs, n *yaml.Node) []*Stream {
 			continue
 		}
 		s := &Stream{Stream: "default", Grouping: "shuffle", field: field, line: item.Line, lines: map[string]int{}}
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			k, v := item.Content[j], item.Content[j+1]
-			f := field + "." + k.Value
-			if _, dup := s.lines[k.Value]; dup {
-				c.add(k.Line, f, "given twice")
-				continue
-			}
-			s.lines[k.Value] = k.Line
+		eachKey(c, item, field, s.lines, func(k, v *yaml.Node, f string) {
 			switch k.Value {
 			case "from":
 				s.From = scalar(c, v, f)
@@ -349,7 +329,7 @@ func streams(c *errs, n *yaml.Node) []*Stream {
 			default:
 				c.add(k.Line, f, "unknown key (want from, to, stream, grouping or fields)")
 			}
-		}
+		})
 		out = append(out, s)
 	}
 	return out
@@ -366,21 +346,13 @@ func kvs(c *errs, n *yaml.Node, field string) []KV {
 		return nil
 	}
 	var out []KV
-	seen := map[string]bool{}
-	for j := 0; j+1 < len(n.Content); j += 2 {
-		k, v := n.Content[j], n.Content[j+1]
-		f := field + "." + k.Value
-		if seen[k.Value] {
-			c.add(k.Line, f, "given twice")
-			continue
-		}
-		seen[k.Value] = true
+	eachKey(c, n, field, nil, func(k, v *yaml.Node, f string) {
 		if k.Kind != yaml.ScalarNode || k.Value == "" {
 			c.add(k.Line, field, "a key must be a non-empty plain value")
-			continue
+			return
 		}
 		out = append(out, KV{Key: k.Value, Value: configValue(c, v, f), Line: k.Line})
-	}
+	})
 	return out
 }
 
@@ -501,4 +473,27 @@ func ParseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("size %q is too large", s)
 	}
 	return int64(b), nil
+}
+
+// eachKey walks a YAML map's pairs in order, calling fn with the key's field
+// path (field.key, or the key alone at the top). A key given twice is
+// reported and skipped. lines, when not nil, records each key's line.
+func eachKey(c *errs, n *yaml.Node, field string, lines map[string]int, fn func(k, v *yaml.Node, f string)) {
+	seen := map[string]bool{}
+	for j := 0; j+1 < len(n.Content); j += 2 {
+		k, v := n.Content[j], n.Content[j+1]
+		f := k.Value
+		if field != "" {
+			f = field + "." + k.Value
+		}
+		if seen[k.Value] {
+			c.add(k.Line, f, "given twice")
+			continue
+		}
+		seen[k.Value] = true
+		if lines != nil {
+			lines[k.Value] = k.Line
+		}
+		fn(k, v, f)
+	}
 }

@@ -161,6 +161,10 @@ func TestValidationErrors(t *testing.T) {
 		{"reserved config", header + "    config: {heron.native.command: x}\n", []string{"spouts[0].config.heron.native.command: is set from"}},
 		{"bad ram", header + "    resources: {ram: lots}\n", []string{"t.yaml:5: spouts[0].resources.ram: want a size like 512MB"}},
 		{"duplicate key", header + "    command: cat\n", []string{"t.yaml:5: spouts[0].command: given twice"}},
+		{"duplicate top-level key", "name: T\nname: U\nspouts:\n  - {name: s, command: ./sentences.sh}\n", []string{"t.yaml:2: name: given twice"}},
+		{"duplicate config key", "name: T\nconfig:\n  topology.debug: true\n  topology.debug: false\nspouts:\n  - {name: s, command: ./sentences.sh}\n",
+			[]string{"t.yaml:4: config.topology.debug: given twice"}},
+		{"duplicate stream key", header + "bolts:\n  - {name: b, command: cat}\nstreams:\n  - {from: s, to: b, to: b}\n", []string{"t.yaml:8: streams[0].to: given twice"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
