@@ -30,10 +30,16 @@ const (
 	DefaultEphemeralHi = 60999
 )
 
-// Bounds of the range Pick prefers, below the ephemeral range: above the
-// ports of common services, which are mostly below 20000.
+// Bounds of the ranges Pick prefers, all below the ephemeral range. First
+// 10000..19999: above most well-known service ports and below Nomad's
+// default dynamic port range (20000-32000), because Nomad does not check
+// that a host port is free before it gives it to a task, so a server
+// listening there (a test's, or a local cluster's on a Nomad client) can
+// break a Nomad allocation. Then 20000..lo-1.
 const (
-	lowFloor = 20000
+	preferFloor = 10000
+	nomadFloor  = 20000
+	lowFloor    = 20000
 	// minSpan is the fewest ports a range needs to be worth picking from.
 	minSpan = 1000
 )
@@ -69,11 +75,14 @@ func parseRange(s string) (lo, hi int) {
 }
 
 // Range is the inclusive range Pick chooses from for an ephemeral range
-// lo..hi: 20000..lo-1 when that holds at least 1000 ports, else hi+1..65535
-// when that does, else the larger of 1024..lo-1 and hi+1..65535. ok is
-// false when both are empty (the ephemeral range covers every
-// unprivileged port).
+// lo..hi: 10000..min(lo, 20000)-1 when that holds at least 1000 ports, else
+// 20000..lo-1 when that does, else hi+1..65535 when that does, else the
+// larger of 1024..lo-1 and hi+1..65535. ok is false when both are empty
+// (the ephemeral range covers every unprivileged port).
 func Range(lo, hi int) (from, to int, ok bool) {
+	if top := min(lo, nomadFloor); top-preferFloor >= minSpan {
+		return preferFloor, top - 1, true
+	}
 	if lo-lowFloor >= minSpan {
 		return lowFloor, lo - 1, true
 	}

@@ -80,11 +80,12 @@ func TestRange(t *testing.T) {
 		lo, hi, from, to int
 		ok               bool
 	}{
-		{32768, 60999, 20000, 32767, true}, // Linux's default: below
-		{20500, 60999, 61000, 65535, true}, // too little below: above
+		{32768, 60999, 10000, 19999, true}, // Linux's default: below Nomad's dynamic ports
+		{20500, 60999, 10000, 19999, true}, // still room below 20000
+		{10500, 60999, 61000, 65535, true}, // too little below: above
 		{10000, 65000, 1024, 9999, true},   // neither has 1000: the larger
 		{1024, 65535, 0, 0, false},         // no room at all
-		{49152, 65535, 20000, 49151, true}, // IANA's range
+		{49152, 65535, 10000, 19999, true}, // IANA's range
 	} {
 		from, to, ok := Range(c.lo, c.hi)
 		if from != c.from || to != c.to || ok != c.ok {
